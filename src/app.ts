@@ -1,0 +1,54 @@
+/**
+ * Builds the Express application from its dependencies. Connects nothing and listens
+ * nowhere: server.ts and the tests do that.
+ */
+import path from 'node:path';
+import cookieParser from 'cookie-parser';
+import express, { type Express } from 'express';
+import { createI18n } from './i18n';
+import type { AppDeps } from './lib/deps';
+import { errorHandler, notFoundHandler } from './lib/http/errors';
+import { languageMiddleware } from './lib/http/i18n';
+import { requestLogger } from './lib/http/request-log';
+import { securityHeaders } from './lib/http/security';
+import { viewsDir } from './lib/paths';
+import { healthRouter } from './modules/health/health.routes';
+import { homeRouter } from './modules/home/home.routes';
+
+export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps;
+  const i18n = deps.i18n ?? createI18n();
+  const app = express();
+
+  app.disable('x-powered-by');
+  if (config.trustProxy) app.set('trust proxy', /^\d+$/.test(config.trustProxy) ? Number(config.trustProxy) : config.trustProxy);
+  app.set('view engine', 'ejs');
+  app.set('views', viewsDir());
+  if (config.isProduction) app.set('view cache', true);
+
+  app.locals.agency = config.agency;
+  app.locals.publicUrl = config.publicUrl;
+
+  app.use(requestLogger(logger));
+  app.use(securityHeaders({ hsts: config.secureCookies }));
+  app.use('/static', express.static(path.join(viewsDir(), 'static'), { maxAge: config.isProduction ? '7d' : 0, index: false }));
+  app.use(healthRouter(deps));
+  app.use('/api/v1', healthRouter(deps));
+
+  app.use(cookieParser());
+  app.use(languageMiddleware(i18n));
+  app.use(express.json({ limit: '256kb' }));
+  // Nested form fields (buyers[0][name]) need qs, but never deep: `depth` bounds the nesting.
+  const formOptions = { extended: true, limit: '256kb', parameterLimit: 500, depth: 4 };
+  app.use(express.urlencoded(formOptions));
+  app.use((req, res, next) => {
+    res.locals.currentPath = req.originalUrl;
+    next();
+  });
+
+  app.use(homeRouter(deps));
+
+  app.use(notFoundHandler());
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,96 @@
+/**
+ * One validated, typed, frozen configuration built from environment variables.
+ * A bad value stops start-up with a message naming the variable.
+ */
+import { z } from 'zod';
+import { parseYuan } from './domain/money';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_URL: z.url().optional(),
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\/.+/, 'must be a mongodb:// or mongodb+srv:// URI'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL'),
+  QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('registry'),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: bool.optional(),
+  TRUST_PROXY: z.string().optional(),
+  SECURE_COOKIES: bool.optional(),
+  BOOTSTRAP_ADMIN_EMAIL: z.email().default('admin@registry.local'),
+  BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  AGENCY_CODE: z.string().regex(/^\d{6}$/, 'must be a 6-digit administrative code').default('630100'),
+  AGENCY_NAME_ZH: z.string().min(1).default('西宁市科学技术局'),
+  AGENCY_NAME_EN: z.string().min(1).default('Xining Municipal Science and Technology Bureau'),
+  TURNOVER_TARGET_YUAN: z
+    .string()
+    .regex(/^\d{1,13}(\.\d{1,2})?$/, 'must be an amount in yuan, e.g. 1000000000')
+    .default('1000000000'),
+  SMTP_URL: z.string().regex(/^smtps?:\/\/.+/, 'must be an smtp:// or smtps:// URL').optional(),
+  MAIL_FROM: z.string().default('registry@localhost'),
+});
+
+export type Env = z.input<typeof schema>;
+
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  isProduction: boolean;
+  host: string;
+  port: number;
+  publicUrl: string;
+  mongodbUri: string;
+  redisUrl: string;
+  queuePrefix: string;
+  sessionSecret: string;
+  logLevel: string;
+  logPretty: boolean;
+  trustProxy: string | undefined;
+  secureCookies: boolean;
+  bootstrapAdmin: { email: string; password: string | undefined };
+  agency: { code: string; nameZh: string; nameEn: string };
+  turnoverTargetFen: number;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Reads the configuration from an environment (process.env by default). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  // Empty strings count as unset, as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const isProduction = e.NODE_ENV === 'production';
+  const target = parseYuan(e.TURNOVER_TARGET_YUAN);
+  if (!target.ok || target.fen === 0) throw new ConfigError('Invalid configuration:\n  TURNOVER_TARGET_YUAN: must be a positive amount');
+  return Object.freeze({
+    env: e.NODE_ENV,
+    isProduction,
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+    mongodbUri: e.MONGODB_URI,
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    sessionSecret: e.SESSION_SECRET,
+    logLevel: e.LOG_LEVEL,
+    logPretty: e.LOG_PRETTY ?? e.NODE_ENV === 'development',
+    trustProxy: e.TRUST_PROXY,
+    secureCookies: e.SECURE_COOKIES ?? isProduction,
+    bootstrapAdmin: Object.freeze({ email: e.BOOTSTRAP_ADMIN_EMAIL.toLowerCase(), password: e.BOOTSTRAP_ADMIN_PASSWORD }),
+    agency: Object.freeze({ code: e.AGENCY_CODE, nameZh: e.AGENCY_NAME_ZH, nameEn: e.AGENCY_NAME_EN }),
+    turnoverTargetFen: target.fen,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * Money is integer fen inside and a decimal string in yuan outside. No binary floating
+ * point ever touches an amount: parsing works on the decimal digits.
+ */
+
+/** The largest amount accepted: 9,999,999,999,999.99 yuan (about 10 trillion), far inside a safe integer. */
+export const MAX_FEN = 999_999_999_999_999;
+
+const STRICT = /^(0|[1-9]\d{0,12})(?:\.(\d{1,2}))?$/;
+
+export type MoneyParse = { ok: true; fen: number } | { ok: false; reason: 'format' | 'negative' | 'too_large' | 'precision' };
+
+/**
+ * Parses an amount in yuan. Strings must be plain decimals ("1250000.5", "0.01");
+ * JSON numbers are accepted when their shortest decimal form is such a string.
+ * With `grouped`, thousands separators (",", "，", spaces) typed into forms are allowed.
+ */
+export function parseYuan(input: unknown, opts: { grouped?: boolean } = {}): MoneyParse {
+  let text: string;
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input)) return { ok: false, reason: 'format' };
+    text = String(input);
+  } else if (typeof input === 'string') {
+    text = input.trim();
+    if (opts.grouped) {
+      text = text.replace(/^[¥￥]\s*/, '');
+      if (/^\d{1,3}([,， ]\d{3})+(\.\d*)?$/.test(text)) text = text.replace(/[,， ]/g, '');
+    }
+  } else {
+    return { ok: false, reason: 'format' };
+  }
+  if (text.startsWith('-')) return { ok: false, reason: 'negative' };
+  if (/^\d+\.\d{3,}$/.test(text)) return { ok: false, reason: 'precision' };
+  if (/^[1-9]\d{13,}(\.\d{1,2})?$/.test(text)) return { ok: false, reason: 'too_large' };
+  const m = STRICT.exec(text);
+  if (!m) return { ok: false, reason: 'format' };
+  const fen = Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
+  if (fen > MAX_FEN) return { ok: false, reason: 'too_large' };
+  return { ok: true, fen };
+}
+
+/** Integer fen to "1250000.00". */
+export function formatYuan(fen: number): string {
+  if (!Number.isSafeInteger(fen)) throw new RangeError(`not an integer amount of fen: ${fen}`);
+  const sign = fen < 0 ? '-' : '';
+  const abs = Math.abs(fen);
+  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** Integer fen to "1,250,000.00" for people. */
+export function formatYuanGrouped(fen: number): string {
+  const [int, dec] = formatYuan(fen).split('.');
+  return `${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${dec}`;
+}

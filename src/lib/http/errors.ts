@@ -1,0 +1,74 @@
+/**
+ * The one error handler of the web app: the API error shape under /api, an error page
+ * for browsers. Never a stack trace to a client; server errors are logged with a reference.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { TFunction } from 'i18next';
+import { AppError, toAppError } from '../errors';
+import type { Logger } from '../logger';
+
+/** body-parser and multer signal problems with a `type` or `code`; map them to our kinds. */
+function fromParserError(err: unknown): AppError | null {
+  const e = err as { type?: string; status?: number; code?: string };
+  switch (e?.type) {
+    case 'entity.parse.failed':
+      return new AppError('BAD_REQUEST', { code: 'MALFORMED_BODY', cause: err });
+    case 'entity.too.large':
+      return new AppError('PAYLOAD_TOO_LARGE', { cause: err });
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', { cause: err });
+    case 'parameters.too.many':
+    case 'request.size.invalid':
+    case 'request.aborted':
+      return new AppError('BAD_REQUEST', { cause: err });
+  }
+  if (e?.code === 'LIMIT_FILE_SIZE') return new AppError('PAYLOAD_TOO_LARGE', { code: 'FILE_TOO_LARGE', cause: err });
+  if (typeof e?.code === 'string' && e.code.startsWith('LIMIT_')) return new AppError('BAD_REQUEST', { code: e.code, cause: err });
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.status !== 404) {
+    return new AppError('BAD_REQUEST', { cause: err });
+  }
+  return null;
+}
+
+export const isApiRequest = (url: string) => url === '/api' || url.startsWith('/api/');
+
+export function apiErrorBody(err: AppError, t: TFunction | undefined) {
+  return {
+    error: {
+      code: err.kind,
+      ...(err.code !== err.kind ? { reason: err.code } : {}),
+      message: t ? t(err.messageKey, err.params) : err.messageKey,
+      details: err.details,
+      ...err.extra,
+    },
+  };
+}
+
+export function notFoundHandler(): RequestHandler {
+  return (_req, _res, next) => next(new AppError('NOT_FOUND'));
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    const appErr = fromParserError(err) ?? toAppError(err);
+    const reference = (req as { id?: unknown }).id;
+    if (appErr.status >= 500) {
+      logger.error({ err: appErr.cause ?? err, reqId: reference, code: appErr.code }, 'request failed');
+    }
+    if (res.headersSent) return next(err);
+    const t = res.locals.t as TFunction | undefined;
+    res.status(appErr.status);
+    if (appErr.kind === 'UNAVAILABLE') res.set('Retry-After', '5');
+    if (isApiRequest(req.originalUrl)) {
+      res.json(apiErrorBody(appErr, t));
+      return;
+    }
+    res.render('error', {
+      status: appErr.status,
+      message: t ? t(appErr.messageKey, appErr.params) : appErr.messageKey,
+      details: appErr.details,
+      reference: appErr.status >= 500 ? String(reference ?? '') : '',
+    });
+  };
+}

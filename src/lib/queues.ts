@@ -1,0 +1,53 @@
+/**
+ * Every BullMQ queue of the registry, its job names and payload types, in one place.
+ * Jobs carry ids only, never personal data. Producers use a fail-fast connection: when
+ * Redis is away, `add` rejects at once and the request answers 503.
+ */
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+export const QUEUES = {
+  maintenance: 'maintenance',
+} as const;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/** Payload of each job, by queue and job name. */
+export interface JobPayloads {
+  maintenance: {
+    /** Records that a worker process is alive, for the admins' overview. */
+    heartbeat: { requestedAt: string };
+  };
+}
+
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+export type Queues = { [K in QueueName]: Queue } & { close(): Promise<void> };
+
+export function createQueues(connection: Redis, prefix: string): Queues {
+  const make = (name: QueueName) => new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+  const queues = { maintenance: make(QUEUES.maintenance) };
+  return {
+    ...queues,
+    async close() {
+      await Promise.all(Object.values(queues).map((q) => q.close()));
+    },
+  };
+}
+
+/** Adds a job whose id is a business id, so a retry or double click enqueues it once. */
+export async function enqueue<Q extends keyof JobPayloads, N extends keyof JobPayloads[Q] & string>(
+  queues: Queues,
+  queue: Q,
+  name: N,
+  data: JobPayloads[Q][N],
+  jobId: string,
+  opts: JobsOptions = {},
+): Promise<void> {
+  await queues[queue].add(name, data, { ...opts, jobId });
+}

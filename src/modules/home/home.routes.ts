@@ -1,0 +1,27 @@
+/** The public homepage and the language switch. */
+import { Router } from 'express';
+import type { AppDeps } from '../../lib/deps';
+import { formatYuanGrouped } from '../../domain/money';
+import { isLanguage } from '../../i18n';
+import { AppError } from '../../lib/errors';
+
+/** Only same-site paths may be redirect targets ("//evil.example" is not one). */
+export function safeLocalPath(value: unknown, fallback = '/'): string {
+  return typeof value === 'string' && /^\/(?![/\\])[^\s]*$/.test(value) ? value : fallback;
+}
+
+export function homeRouter(deps: AppDeps): Router {
+  const router = Router();
+  /** GET /: the public homepage. */
+  router.get('/', (_req, res) => {
+    res.render('home/index', { target: formatYuanGrouped(deps.config.turnoverTargetFen) });
+  });
+  /** GET /lang/:lng?next=/path: switches the interface language and goes back. */
+  router.get('/lang/:lng', (req, res) => {
+    const { lng } = req.params;
+    if (!isLanguage(lng)) throw new AppError('NOT_FOUND');
+    res.cookie('lang', lng, { httpOnly: true, sameSite: 'lax', secure: deps.config.secureCookies, maxAge: 365 * 24 * 3600 * 1000 });
+    res.redirect(303, safeLocalPath(req.query.next));
+  });
+  return router;
+}

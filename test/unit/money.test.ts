@@ -1,0 +1,44 @@
+import { formatYuan, formatYuanGrouped, parseYuan } from '../../src/domain/money';
+
+describe('money', () => {
+  it.each([
+    ['0.01', 1],
+    ['1', 100],
+    ['1250000.5', 125_000_050],
+    ['99999999999.99', 9_999_999_999_999],
+    [12.34, 1234],
+    [0, 0],
+  ])('parses %p to %p fen', (input, fen) => {
+    expect(parseYuan(input)).toEqual({ ok: true, fen });
+  });
+
+  it.each([
+    ['-1', 'negative'],
+    ['1.234', 'precision'],
+    ['1e5', 'format'],
+    ['', 'format'],
+    ['01', 'format'],
+    [' 1 2', 'format'],
+    [Number.NaN, 'format'],
+    [Number.POSITIVE_INFINITY, 'format'],
+    [0.1 + 0.2, 'precision'],
+    ['100000000000000', 'too_large'],
+    [null, 'format'],
+    [{ $gt: 0 }, 'format'],
+  ])('refuses %p (%s)', (input, reason) => {
+    expect(parseYuan(input)).toEqual({ ok: false, reason });
+  });
+
+  it('accepts thousands separators only when asked', () => {
+    expect(parseYuan('1,250,000.00').ok).toBe(false);
+    expect(parseYuan('1,250,000.00', { grouped: true })).toEqual({ ok: true, fen: 125_000_000 });
+    expect(parseYuan('12,34', { grouped: true }).ok).toBe(false);
+  });
+
+  it('formats fen as yuan strings', () => {
+    expect(formatYuan(1)).toBe('0.01');
+    expect(formatYuan(125_000_050)).toBe('1250000.50');
+    expect(formatYuanGrouped(9_999_999_999_999)).toBe('99,999,999,999.99');
+    expect(() => formatYuan(1.5)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,45 @@
+/** The worker entry: config → connect → start the queue workers → close them on SIGTERM. */
+import { ConfigError, loadConfig } from '../src/config';
+import { connectDatabase, disconnectDatabase, ensureIndexes } from '../src/lib/db';
+import { Lifecycle } from '../src/lib/lifecycle';
+import { createLogger } from '../src/lib/logger';
+import { createQueues } from '../src/lib/queues';
+import { createWorkerRedis } from '../src/lib/redis';
+import '../src/models';
+import { scheduleRepeatingJobs, startWorkers } from './index';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + '\n');
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel, pretty: config.logPretty, name: 'worker' });
+  const lifecycle = new Lifecycle(logger);
+  lifecycle.exitOnSignals();
+
+  await connectDatabase(config.mongodbUri, logger);
+  lifecycle.onStop('database', disconnectDatabase);
+  await ensureIndexes();
+
+  const connection = createWorkerRedis(config.redisUrl, logger);
+  lifecycle.onStop('redis', () => connection.quit());
+  const queues = createQueues(connection, config.queuePrefix);
+  lifecycle.onStop('queues', () => queues.close());
+
+  const running = startWorkers({ logger, connection, prefix: config.queuePrefix, queues });
+  lifecycle.onStop('workers', () => running.close());
+  await scheduleRepeatingJobs(queues);
+  await queues.maintenance.add('heartbeat', { requestedAt: new Date().toISOString() });
+  logger.info({ worker: running.identity.id, queues: running.identity.queues }, 'registry workers running');
+}
+
+main().catch((err) => {
+  process.stderr.write(`registry workers failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
