@@ -1,6 +1,6 @@
 /**
  * Translations: Simplified Chinese by default, English switchable. The language comes
- * from the `lang` cookie (set by /lang/:lng), else the Accept-Language header.
+ * from the `lang` cookie (set by /lang/:lng); API clients may send Accept-Language.
  */
 import i18next, { type i18n, type TFunction } from 'i18next';
 import en from './en';

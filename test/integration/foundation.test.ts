@@ -81,9 +81,16 @@ describe('HTTP basics', () => {
     }
   });
 
-  it('follows Accept-Language when no choice was made', async () => {
+  it('keeps pages in Chinese whatever the browser language, until English is chosen', async () => {
     const res = await request(t.app).get('/').set('Accept-Language', 'en-GB,en;q=0.9').expect(200);
-    expect(res.text).toContain('<html lang="en">');
+    expect(res.text).toContain('<html lang="zh-CN">');
+  });
+
+  it('answers API errors in the language an API client asks for', async () => {
+    const en = await request(t.app).get('/api/v1/nothing').set('Accept-Language', 'en').expect(404);
+    expect(en.body.error.message).toBe('The page or record you asked for does not exist.');
+    const zh = await request(t.app).get('/api/v1/nothing').expect(404);
+    expect(zh.body.error.message).toBe('找不到您要访问的页面或记录。');
   });
 
   it('answers an unknown page with the HTML 404 page', async () => {
