@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import cookieParser from 'cookie-parser';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
+import { cstDate, cstDateTime } from './domain/time';
 import { createI18n } from './i18n';
 import type { AppDeps } from './lib/deps';
 import { errorHandler, notFoundHandler } from './lib/http/errors';
@@ -14,6 +15,23 @@ import { securityHeaders } from './lib/http/security';
 import { viewsDir } from './lib/paths';
 import { healthRouter } from './modules/health/health.routes';
 import { homeRouter } from './modules/home/home.routes';
+import { accountsApi } from './modules/accounts/accounts.api';
+import { accountsPages } from './modules/accounts/accounts.pages';
+import { bearerAuth, configurePassport, sessionMiddlewares } from './modules/accounts/auth.middleware';
+import { LoginLimiter } from './modules/accounts/login-limiter';
+import { organizationsApi } from './modules/organizations/organizations.api';
+import { organizationsPages } from './modules/organizations/organizations.pages';
+
+/** Moves one-time messages from the session into the page being rendered. */
+const flashMessages: RequestHandler = (req, res, next) => {
+  const s = req.session as { flash?: unknown[] } | undefined;
+  res.locals.flash = [];
+  if (s?.flash && req.method === 'GET') {
+    res.locals.flash = s.flash;
+    delete s.flash;
+  }
+  next();
+};
 
 export function createApp(deps: AppDeps): Express {
   const { config, logger } = deps;
@@ -28,6 +46,8 @@ export function createApp(deps: AppDeps): Express {
 
   app.locals.agency = config.agency;
   app.locals.publicUrl = config.publicUrl;
+  app.locals.fmtDate = (d: Date | null | undefined) => (d ? cstDate(d) : '');
+  app.locals.fmtDateTime = (d: Date | null | undefined) => (d ? cstDateTime(d) : '');
 
   app.use(requestLogger(logger));
   app.use(securityHeaders({ hsts: config.secureCookies }));
@@ -46,7 +66,18 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
+  const pass = configurePassport();
+  const limiter = new LoginLimiter(deps.redis, config.loginLimits, config.queuePrefix);
+  app.use(bearerAuth());
+  app.use(sessionMiddlewares(config, deps.redis, pass).chain);
+  app.use(flashMessages);
+
+  app.use('/api/v1', accountsApi(deps, limiter));
+  app.use('/api/v1', organizationsApi());
+
   app.use(homeRouter(deps));
+  app.use(accountsPages(pass, limiter));
+  app.use(organizationsPages());
 
   app.use(notFoundHandler());
   app.use(errorHandler(logger));

@@ -33,6 +33,11 @@ const schema = z.object({
     .default('1000000000'),
   SMTP_URL: z.string().regex(/^smtps?:\/\/.+/, 'must be an smtp:// or smtps:// URL').optional(),
   MAIL_FROM: z.string().default('registry@localhost'),
+  API_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(24),
+  SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(8),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
+  LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100000).default(50),
+  LOGIN_BLOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
 });
 
 export type Env = z.input<typeof schema>;
@@ -56,6 +61,9 @@ export interface Config {
   turnoverTargetFen: number;
   smtpUrl: string | undefined;
   mailFrom: string;
+  apiTokenTtlMs: number;
+  sessionTtlMs: number;
+  loginLimits: { perAccount: number; perIp: number; blockSeconds: number };
 }
 
 export class ConfigError extends Error {}
@@ -92,5 +100,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     turnoverTargetFen: target.fen,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
+    apiTokenTtlMs: e.API_TOKEN_TTL_HOURS * 3600_000,
+    sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
+    loginLimits: Object.freeze({
+      perAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      perIp: e.LOGIN_MAX_FAILURES_PER_IP,
+      blockSeconds: e.LOGIN_BLOCK_MINUTES * 60,
+    }),
   });
 }

@@ -1,3 +1,6 @@
 /** Registers every Mongoose model, so ensureIndexes() at boot sees them all. */
 import './modules/accounts/user.model';
 import './modules/system/heartbeat.model';
+import './modules/accounts/token.model';
+import './modules/organizations/organization.model';
+import './modules/audit/audit.model';

@@ -22,7 +22,9 @@ export type ErrorKind = keyof typeof ERROR_KINDS;
 
 export interface ErrorDetail {
   path: string;
+  /** An i18n key (translated when the error is shown) or plain text. */
   message: string;
+  params?: Record<string, unknown>;
 }
 
 export interface AppErrorOptions {

@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 
 /** body-parser and multer signal problems with a `type` or `code`; map them to our kinds. */
 function fromParserError(err: unknown): AppError | null {
+  if (err instanceof AppError) return null;
   const e = err as { type?: string; status?: number; code?: string };
   switch (e?.type) {
     case 'entity.parse.failed':
@@ -23,6 +24,7 @@ function fromParserError(err: unknown): AppError | null {
     case 'request.aborted':
       return new AppError('BAD_REQUEST', { cause: err });
   }
+  if (e?.code === 'EBADCSRFTOKEN') return new AppError('FORBIDDEN', { code: 'CSRF_INVALID', messageKey: 'errors.csrf', cause: err });
   if (e?.code === 'LIMIT_FILE_SIZE') return new AppError('PAYLOAD_TOO_LARGE', { code: 'FILE_TOO_LARGE', cause: err });
   if (typeof e?.code === 'string' && e.code.startsWith('LIMIT_')) return new AppError('BAD_REQUEST', { code: e.code, cause: err });
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.status !== 404) {
@@ -33,13 +35,22 @@ function fromParserError(err: unknown): AppError | null {
 
 export const isApiRequest = (url: string) => url === '/api' || url.startsWith('/api/');
 
+/** Translates a message key (plain text passes through unchanged). */
+export function translate(t: TFunction | undefined, key: string, params?: Record<string, unknown>): string {
+  return t ? String(t(key, { ...params, defaultValue: key })) : key;
+}
+
+export function translateDetails(err: AppError, t: TFunction | undefined) {
+  return err.details.map((d) => ({ path: d.path, message: translate(t, d.message, d.params) }));
+}
+
 export function apiErrorBody(err: AppError, t: TFunction | undefined) {
   return {
     error: {
       code: err.kind,
       ...(err.code !== err.kind ? { reason: err.code } : {}),
-      message: t ? t(err.messageKey, err.params) : err.messageKey,
-      details: err.details,
+      message: translate(t, err.messageKey, err.params),
+      details: translateDetails(err, t),
       ...err.extra,
     },
   };
@@ -60,14 +71,24 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const t = res.locals.t as TFunction | undefined;
     res.status(appErr.status);
     if (appErr.kind === 'UNAVAILABLE') res.set('Retry-After', '5');
+    if (appErr.kind === 'RATE_LIMITED' && typeof appErr.extra?.retryAfter === 'number') res.set('Retry-After', String(appErr.extra.retryAfter));
     if (isApiRequest(req.originalUrl)) {
       res.json(apiErrorBody(appErr, t));
       return;
     }
+    // People who are not signed in go to the sign-in page and come back afterwards.
+    if (appErr.kind === 'UNAUTHENTICATED' && req.method === 'GET') {
+      res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+      return;
+    }
+    if (appErr.code === 'PASSWORD_CHANGE_REQUIRED' && req.method === 'GET') {
+      res.redirect(303, '/account/password');
+      return;
+    }
     res.render('error', {
       status: appErr.status,
-      message: t ? t(appErr.messageKey, appErr.params) : appErr.messageKey,
-      details: appErr.details,
+      message: translate(t, appErr.messageKey, appErr.params),
+      details: translateDetails(appErr, t),
       reference: appErr.status >= 500 ? String(reference ?? '') : '',
     });
   };

@@ -11,6 +11,8 @@ const userSchema = new Schema(
     name: { type: String, required: true, trim: true, maxlength: 100 },
     role: { type: String, required: true, enum: ROLES },
     organizationId: { type: Schema.Types.ObjectId, default: null },
+    /** The organisation's first member, who manages its members. */
+    organizationManager: { type: Boolean, default: false },
     passwordHash: { type: String, required: true },
     mustChangePassword: { type: Boolean, default: false },
     disabled: { type: Boolean, default: false },

@@ -1,0 +1,50 @@
+/**
+ * The one authorisation layer: every protected route names a policy, and this table says
+ * which roles hold it. Records of another organisation are hidden by the services (404).
+ */
+import type { RequestHandler, Response } from 'express';
+import { AppError } from '../errors';
+import type { CurrentUser } from '../../modules/accounts/current-user';
+import type { Role } from '../../modules/accounts/user.model';
+
+export const POLICIES = {
+  /** Read the queue of organisations and their credit-code warnings. */
+  'organizations.read': ['reviewer', 'admin'],
+  /** Verify or reject an organisation. */
+  'organizations.decide': ['admin'],
+  /** Create and list bureau accounts. */
+  'users.manage': ['admin'],
+  /** See one's own organisation and, as its first member, manage its members. */
+  'organization.own': ['applicant'],
+  /** Anything about one's own account. */
+  'account.self': ['applicant', 'reviewer', 'admin'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Policy = keyof typeof POLICIES;
+
+export function currentUser(res: Response): CurrentUser | null {
+  return (res.locals.currentUser as CurrentUser | undefined) ?? null;
+}
+
+/** The signed-in user, or a 401. */
+export function requireUser(res: Response): CurrentUser {
+  const user = currentUser(res);
+  if (!user) throw new AppError('UNAUTHENTICATED');
+  return user;
+}
+
+/**
+ * Allows the request when the user holds the policy. Until a user has replaced an initial
+ * password, only the account policy is open to them.
+ */
+export function authorize(policy: Policy): RequestHandler {
+  const roles: readonly Role[] = POLICIES[policy];
+  return (_req, res, next) => {
+    const user = requireUser(res);
+    if (user.mustChangePassword && policy !== 'account.self') {
+      throw new AppError('FORBIDDEN', { code: 'PASSWORD_CHANGE_REQUIRED', messageKey: 'errors.passwordChangeRequired' });
+    }
+    if (!roles.includes(user.role)) throw new AppError('FORBIDDEN');
+    next();
+  };
+}

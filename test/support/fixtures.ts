@@ -1,0 +1,66 @@
+/** Named fixtures: organisations, bureau accounts, signed-in agents and tokens. */
+import { randomInt } from 'node:crypto';
+import request from 'supertest';
+import type { Express } from 'express';
+import { USCC_ALPHABET, usccCheckCharacter } from '../../src/domain/uscc';
+import { createUser } from '../../src/modules/accounts/accounts.service';
+import { Organization } from '../../src/modules/organizations/organization.model';
+import { uniqueName } from './harness';
+
+export const PASSWORD = 'Correct-Horse-Battery-9';
+
+/** A random credit code with a correct check character (region part: Xining). */
+export function makeUscc(): string {
+  let body = '91630100';
+  while (body.length < 17) body += USCC_ALPHABET[randomInt(USCC_ALPHABET.length)];
+  return body + usccCheckCharacter(body);
+}
+
+/** The same code with a wrong check character, and the character it should have. */
+export function withWrongCheck(uscc: string): { code: string; expected: string } {
+  const expected = uscc[17];
+  const wrong = USCC_ALPHABET[(USCC_ALPHABET.indexOf(expected) + 1) % USCC_ALPHABET.length];
+  return { code: uscc.slice(0, 17) + wrong, expected };
+}
+
+export function signUpBody(over: { uscc?: string; email?: string; password?: string; name?: string } = {}) {
+  return {
+    organization: { name: over.name ?? `青海${uniqueName('')}研究院`, uscc: over.uscc ?? makeUscc(), nature: '021', regionCode: '630102', address: '西宁市城东区' },
+    admin: { name: '王研究员', email: over.email ?? `${uniqueName('m')}@institute.test`, password: over.password ?? PASSWORD },
+  };
+}
+
+/** Signs an organisation up through the API; returns its ids and first member's email. */
+export async function signUpOrg(app: Express, opts: { verified?: boolean } = {}) {
+  const body = signUpBody();
+  const res = await request(app).post('/api/v1/organizations').send(body).expect(201);
+  if (opts.verified) await Organization.updateOne({ _id: res.body.organization.id }, { $set: { status: 'verified' } });
+  return { orgId: res.body.organization.id as string, userId: res.body.user.id as string, email: body.admin.email, uscc: body.organization.uscc };
+}
+
+export async function makeBureauUser(role: 'reviewer' | 'admin', opts: { mustChangePassword?: boolean } = {}) {
+  const email = `${uniqueName(role)}@bureau.test`;
+  const id = await createUser({ email, name: role === 'admin' ? '管理员' : '审核员', password: PASSWORD, role, organizationId: null, mustChangePassword: opts.mustChangePassword ?? false });
+  return { id, email };
+}
+
+export async function tokenFor(app: Express, email: string, password = PASSWORD): Promise<string> {
+  const res = await request(app).post('/api/v1/tokens').send({ email, password }).expect(201);
+  return res.body.token;
+}
+
+/** Reads the CSRF token out of a page's form. */
+export function csrfFrom(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!m) throw new Error('no CSRF token in the page');
+  return m[1];
+}
+
+/** A browser-like agent signed in through the sign-in form. */
+export async function signedInAgent(app: Express, email: string, password = PASSWORD) {
+  const agent = request.agent(app);
+  const page = await agent.get('/login').expect(200);
+  const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), email, password });
+  if (res.status !== 303) throw new Error(`sign-in failed with ${res.status}`);
+  return agent;
+}
