@@ -4,3 +4,4 @@ import './modules/system/heartbeat.model';
 import './modules/accounts/token.model';
 import './modules/organizations/organization.model';
 import './modules/audit/audit.model';
+import './lib/transitions';

@@ -28,6 +28,8 @@ const organizationSchema = new Schema(
     rejectionReason: { type: String, default: null },
     reviewedAt: { type: Date, default: null },
     reviewedBy: { type: Schema.Types.ObjectId, default: null },
+    /** Bumped by every state change (see lib/transitions). */
+    version: { type: Number, default: 0 },
     /** Every status change, only ever appended to. */
     history: { type: [eventSchema], default: [] },
   },

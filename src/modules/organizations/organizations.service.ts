@@ -12,6 +12,7 @@ import type { CurrentUser } from '../accounts/current-user';
 import { passwordField, passwordProblems } from '../accounts/password-policy';
 import { revokeAllTokens } from '../accounts/tokens.service';
 import { User } from '../accounts/user.model';
+import { transition } from '../../lib/transitions';
 import { recordAudit, type Actor } from '../audit/audit.service';
 import { Organization, type OrganizationStatus } from './organization.model';
 
@@ -140,22 +141,25 @@ export async function listOrganizations(status: OrganizationStatus | undefined, 
     .lean();
 }
 
-/** Pending → verified or rejected, as one conditional update: a second decision gets 409. */
+/** Pending → verified or rejected. Of two simultaneous decisions exactly one wins; the other gets 409. */
 async function decide(actor: Actor, id: string, to: 'verified' | 'rejected', reason: string | null, ip?: string) {
   if (!Types.ObjectId.isValid(id)) throw notFound();
+  const org = await Organization.findById(id).lean();
+  if (!org) throw notFound();
+  const notPending = (status: string) => conflict('ORGANIZATION_NOT_PENDING', 'errors.organizationNotPending', { current: { status } });
+  if (org.status !== 'pending') throw notPending(org.status);
   const now = new Date();
-  const updated = await Organization.findOneAndUpdate(
-    { _id: id, status: 'pending' },
-    {
-      $set: { status: to, rejectionReason: reason, reviewedAt: now, reviewedBy: new Types.ObjectId(actor.id) },
-      $push: { history: { at: now, actorId: new Types.ObjectId(actor.id), action: to, note: reason } },
-    },
-    { new: true },
-  ).lean();
-  if (!updated) {
+  const actorId = new Types.ObjectId(actor.id);
+  const result = await transition(Organization, org, {
+    status: to,
+    rejectionReason: reason,
+    reviewedAt: now,
+    reviewedBy: actorId,
+    history: [...org.history, { at: now, actorId, action: to, note: reason }],
+  });
+  if (!result.ok) {
     const current = await Organization.findById(id).select({ status: 1 }).lean();
-    if (!current) throw notFound();
-    throw conflict('ORGANIZATION_NOT_PENDING', 'errors.organizationNotPending', { current: { status: current.status } });
+    throw notPending(current?.status ?? org.status);
   }
   await recordAudit({ actor, action: `organization.${to}`, targetType: 'organization', targetId: id, ip, details: reason ? { reason } : undefined });
   return { status: to };
@@ -193,10 +197,7 @@ export async function addMember(actor: CurrentUser, input: unknown): Promise<{ i
   const problems = passwordProblems(data.password, data.email, 'password');
   if (problems.length) throw new AppError('VALIDATION_FAILED', { details: problems });
   const id = await createUser({ ...data, role: 'applicant', organizationId, mustChangePassword: true });
-  await Organization.updateOne(
-    { _id: organizationId },
-    { $push: { history: { at: new Date(), actorId: new Types.ObjectId(actor.id), action: 'member_added', note: data.email } } },
-  );
+  await recordAudit({ actor, action: 'organization.member_added', targetType: 'user', targetId: id, details: { organizationId, email: data.email } });
   return { id };
 }
 
@@ -211,8 +212,5 @@ export async function removeMember(actor: CurrentUser, memberId: string): Promis
   ).lean();
   if (!member) throw notFound();
   await revokeAllTokens(memberId);
-  await Organization.updateOne(
-    { _id: organizationId },
-    { $push: { history: { at: new Date(), actorId: new Types.ObjectId(actor.id), action: 'member_removed', note: member.email } } },
-  );
+  await recordAudit({ actor, action: 'organization.member_removed', targetType: 'user', targetId: memberId, details: { organizationId, email: member.email } });
 }
