@@ -63,4 +63,5 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
 /** Repeating jobs, declared idempotently with BullMQ job schedulers. */
 export async function scheduleRepeatingJobs(queues: Queues): Promise<void> {
   await queues.maintenance.upsertJobScheduler('heartbeat', { every: 30_000 }, { name: 'heartbeat', data: { requestedAt: 'scheduler' } });
+  await queues.maintenance.upsertJobScheduler('housekeeping', { every: 3600_000 }, { name: 'housekeeping', data: {} });
 }

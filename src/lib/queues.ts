@@ -17,6 +17,8 @@ export interface JobPayloads {
   maintenance: {
     /** Records that a worker process is alive, for the admins' overview. */
     heartbeat: { requestedAt: string };
+    /** Removes expired API tokens and old version claims (no TTL indexes on FerretDB). */
+    housekeeping: Record<string, never>;
   };
 }
 

@@ -1,6 +1,8 @@
 /** The maintenance queue: housekeeping jobs that keep the registry healthy. */
 import type { Job } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
+import { pruneClaims } from '../../src/lib/transitions';
+import { sweepExpiredTokens } from '../../src/modules/accounts/tokens.service';
 import { recordHeartbeat, type WorkerIdentity } from '../../src/modules/system/heartbeat.service';
 
 export function maintenanceProcessor(identity: WorkerIdentity) {
@@ -9,6 +11,13 @@ export function maintenanceProcessor(identity: WorkerIdentity) {
       case 'heartbeat':
         await recordHeartbeat(identity);
         return { workerId: identity.id };
+      case 'housekeeping': {
+        const now = Date.now();
+        const tokens = await sweepExpiredTokens(new Date(now));
+        // A claim is only needed while its version is current or being completed.
+        const claims = await pruneClaims(new Date(now - 24 * 3600_000));
+        return { tokens, claims };
+      }
       default:
         throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
     }

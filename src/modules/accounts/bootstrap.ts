@@ -15,7 +15,7 @@ export async function ensureBootstrapAdmin(config: Pick<Config, 'bootstrapAdmin'
   if (await User.exists({ role: 'admin' })) return { created: false, email };
   const chosen = password ?? generatePassword();
   try {
-    await User.create({ email, name: 'Bureau administrator', role: 'admin', passwordHash: await hashPassword(chosen), mustChangePassword: !password });
+    await User.create({ email, name: '科技局管理员', role: 'admin', passwordHash: await hashPassword(chosen), mustChangePassword: !password });
   } catch (err) {
     // Another process created it first (unique email index): nothing to do.
     if ((err as { code?: number }).code === 11000) return { created: false, email };
