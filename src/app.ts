@@ -19,6 +19,7 @@ import { accountsApi } from './modules/accounts/accounts.api';
 import { accountsPages } from './modules/accounts/accounts.pages';
 import { bearerAuth, configurePassport, sessionMiddlewares } from './modules/accounts/auth.middleware';
 import { LoginLimiter } from './modules/accounts/login-limiter';
+import { contractsApi } from './modules/contracts/contracts.api';
 import { organizationsApi } from './modules/organizations/organizations.api';
 import { organizationsPages } from './modules/organizations/organizations.pages';
 
@@ -74,6 +75,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use('/api/v1', accountsApi(deps, limiter));
   app.use('/api/v1', organizationsApi());
+  app.use('/api/v1', contractsApi(deps));
 
   app.use(homeRouter(deps));
   app.use(accountsPages(pass, limiter));

@@ -5,3 +5,4 @@ import './modules/accounts/token.model';
 import './modules/organizations/organization.model';
 import './modules/audit/audit.model';
 import './lib/transitions';
+import './modules/contracts/contract.model';

@@ -33,14 +33,15 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     id: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     host: os.hostname(),
     pid: process.pid,
-    queues: Object.values(QUEUES),
+    queues: [],
     startedAt: new Date(),
   };
-  const processors: Record<QueueName, Processor> = {
-    maintenance: maintenanceProcessor(identity),
+  const processors: Partial<Record<QueueName, Processor>> = {
+    [QUEUES.maintenance]: maintenanceProcessor(identity, deps.queues),
   };
+  identity.queues = Object.keys(processors);
   const workers = (Object.keys(processors) as QueueName[]).map((name) => {
-    const worker = new Worker(name, processors[name], {
+    const worker = new Worker(name, processors[name]!, {
       connection: deps.connection,
       prefix: deps.prefix,
       concurrency: deps.concurrency ?? 4,
@@ -64,4 +65,5 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
 export async function scheduleRepeatingJobs(queues: Queues): Promise<void> {
   await queues.maintenance.upsertJobScheduler('heartbeat', { every: 30_000 }, { name: 'heartbeat', data: { requestedAt: 'scheduler' } });
   await queues.maintenance.upsertJobScheduler('housekeeping', { every: 3600_000 }, { name: 'housekeeping', data: {} });
+  await queues.maintenance.upsertJobScheduler('requeue-submitted', { every: 60_000 }, { name: 'requeue-submitted', data: {} });
 }

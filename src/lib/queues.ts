@@ -8,17 +8,24 @@ import type { Redis } from 'ioredis';
 
 export const QUEUES = {
   maintenance: 'maintenance',
+  verification: 'contract-verification',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 /** Payload of each job, by queue and job name. */
 export interface JobPayloads {
+  verification: {
+    /** Runs the automatic checks on a submitted contract and moves it to review. */
+    verify: { contractId: string; submission: number };
+  };
   maintenance: {
     /** Records that a worker process is alive, for the admins' overview. */
     heartbeat: { requestedAt: string };
     /** Removes expired API tokens and old version claims (no TTL indexes on FerretDB). */
     housekeeping: Record<string, never>;
+    /** Enqueues verification for submitted contracts whose job is missing (e.g. Redis was down). */
+    'requeue-submitted': Record<string, never>;
   };
 }
 
@@ -29,11 +36,11 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 30 * 24 * 3600 },
 };
 
-export type Queues = { [K in QueueName]: Queue } & { close(): Promise<void> };
+export type Queues = { [K in keyof typeof QUEUES]: Queue } & { close(): Promise<void> };
 
 export function createQueues(connection: Redis, prefix: string): Queues {
   const make = (name: QueueName) => new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
-  const queues = { maintenance: make(QUEUES.maintenance) };
+  const queues = { maintenance: make(QUEUES.maintenance), verification: make(QUEUES.verification) };
   return {
     ...queues,
     async close() {

@@ -64,3 +64,79 @@ export async function signedInAgent(app: Express, email: string, password = PASS
   if (res.status !== 303) throw new Error(`sign-in failed with ${res.status}`);
   return agent;
 }
+
+/** A real one-page PDF (with Chinese-free text so no font is needed). */
+export async function makePdf(text = 'Technology contract'): Promise<Buffer> {
+  const { PDFDocument, StandardFonts } = await import('pdf-lib');
+  const doc = await PDFDocument.create();
+  const page = doc.addPage([595, 842]);
+  page.drawText(text, { x: 50, y: 780, size: 14, font: await doc.embedFont(StandardFonts.Helvetica) });
+  return Buffer.from(await doc.save());
+}
+
+/** Every field a complete transfer filing needs (the seller is filled from the organisation). */
+export function completeContract(over: Record<string, unknown> = {}) {
+  return {
+    title: '一种高原盐湖提锂吸附剂专利权转让合同',
+    contractNumber: 'QH-2026-' + uniqueName('').slice(0, 6),
+    type: 'transfer',
+    subtype: 'patent',
+    signedOn: '2026-03-01',
+    validFrom: '2026-03-01',
+    validTo: '2027-02-28',
+    contractAmount: '1250000.00',
+    technicalAmount: '1100000.00',
+    deductions: [{ item: 'equipment', amount: '150000.00' }],
+    paymentMethod: 'instalments',
+    relatedParty: false,
+    planSource: 'none',
+    ipType: 'invention_patent',
+    technicalField: 'new_materials',
+    socioEconomicObjective: 'industry',
+    priorityArea: 'lithium_battery',
+    buyers: [
+      {
+        name: '青海锂业新材料有限公司',
+        uscc: makeUscc(),
+        nature: '150',
+        regionCode: '630100',
+        legalRepresentative: '张总',
+        contactPerson: '李工',
+        phone: '0971-1234567',
+        email: 'li@lithium.test',
+        address: '西宁市城北区生物园区 8 号',
+      },
+    ],
+    declaration: true,
+    ...over,
+  };
+}
+
+export const sellerContact = { legalRepresentative: '王院长', contactPerson: '刘老师', phone: '0971-7654321', email: 'liu@institute.test' };
+
+/** A verified organisation with a token, ready to file. */
+export async function verifiedApplicant(app: Express) {
+  const org = await signUpOrg(app, { verified: true });
+  return { ...org, token: await tokenFor(app, org.email) };
+}
+
+/** Creates a complete draft with a PDF through the API; returns its id. */
+export async function readyDraft(app: Express, token: string, over: Record<string, unknown> = {}): Promise<string> {
+  const created = await request(app)
+    .post('/api/v1/contracts')
+    .set('Authorization', `Bearer ${token}`)
+    .send(completeContract(over))
+    .expect(201);
+  const id = created.body.id as string;
+  await request(app)
+    .patch(`/api/v1/contracts/${id}`)
+    .set('Authorization', `Bearer ${token}`)
+    .send({ seller: { ...created.body.seller, ...sellerContact } })
+    .expect(200);
+  await request(app)
+    .post(`/api/v1/contracts/${id}/attachments`)
+    .set('Authorization', `Bearer ${token}`)
+    .attach('file', await makePdf(), { filename: 'contract.pdf', contentType: 'application/pdf' })
+    .expect(201);
+  return id;
+}

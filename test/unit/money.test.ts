@@ -42,3 +42,39 @@ describe('money', () => {
     expect(() => formatYuan(1.5)).toThrow(RangeError);
   });
 });
+
+describe('sums', () => {
+  /** Adds two non-negative decimal strings digit by digit: no numbers involved at all. */
+  function addDecimalStrings(a: string, b: string): string {
+    const [ai, af] = a.split('.');
+    const [bi, bf] = b.split('.');
+    const x = (ai + af).padStart(20, '0');
+    const y = (bi + bf).padStart(20, '0');
+    let carry = 0;
+    let out = '';
+    for (let i = x.length - 1; i >= 0; i--) {
+      const d = Number(x[i]) + Number(y[i]) + carry;
+      out = String(d % 10) + out;
+      carry = d >= 10 ? 1 : 0;
+    }
+    const digits = (carry ? '1' : '') + out;
+    const int = digits.slice(0, -2).replace(/^0+(?=\d)/, '');
+    return `${int}.${digits.slice(-2)}`;
+  }
+
+  it('adds a thousand random amounts exactly in fen', () => {
+    let fenTotal = 0;
+    let decimalTotal = '0.00';
+    for (let i = 0; i < 1000; i++) {
+      // Up to 10 billion yuan each, with random fen.
+      const fen = Math.floor(Math.random() * 1_000_000_000_000);
+      const text = formatYuan(fen);
+      const parsed = parseYuan(text);
+      expect(parsed).toEqual({ ok: true, fen });
+      fenTotal += (parsed as { fen: number }).fen;
+      decimalTotal = addDecimalStrings(decimalTotal, text);
+    }
+    expect(Number.isSafeInteger(fenTotal)).toBe(true);
+    expect(formatYuan(fenTotal)).toBe(decimalTotal);
+  });
+});

@@ -65,7 +65,7 @@ it('enqueues a job with a business id only once', async () => {
 it('declares the repeating jobs idempotently', async () => {
   await scheduleRepeatingJobs(t.queues);
   await scheduleRepeatingJobs(t.queues);
-  expect(await t.queues.maintenance.getJobSchedulersCount()).toBe(2);
+  expect(await t.queues.maintenance.getJobSchedulersCount()).toBe(3);
 });
 
 it('fails a job of unknown name without retrying it', async () => {

@@ -3,9 +3,11 @@ import type { Job } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import { pruneClaims } from '../../src/lib/transitions';
 import { sweepExpiredTokens } from '../../src/modules/accounts/tokens.service';
+import type { Queues } from '../../src/lib/queues';
+import { requeueSubmitted } from '../../src/modules/contracts/contracts.jobs';
 import { recordHeartbeat, type WorkerIdentity } from '../../src/modules/system/heartbeat.service';
 
-export function maintenanceProcessor(identity: WorkerIdentity) {
+export function maintenanceProcessor(identity: WorkerIdentity, queues: Queues) {
   return async (job: Job): Promise<unknown> => {
     switch (job.name) {
       case 'heartbeat':
@@ -18,6 +20,8 @@ export function maintenanceProcessor(identity: WorkerIdentity) {
         const claims = await pruneClaims(new Date(now - 24 * 3600_000));
         return { tokens, claims };
       }
+      case 'requeue-submitted':
+        return { enqueued: await requeueSubmitted(queues) };
       default:
         throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
     }

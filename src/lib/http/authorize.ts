@@ -16,6 +16,10 @@ export const POLICIES = {
   'users.manage': ['admin'],
   /** See one's own organisation and, as its first member, manage its members. */
   'organization.own': ['applicant'],
+  /** Draft, attach, submit and withdraw one's organisation's contracts. */
+  'contracts.file': ['applicant'],
+  /** Read contracts: applicants their organisation's (others answer 404), the bureau all. */
+  'contracts.read': ['applicant', 'reviewer', 'admin'],
   /** Anything about one's own account. */
   'account.self': ['applicant', 'reviewer', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;

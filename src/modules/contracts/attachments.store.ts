@@ -1,0 +1,70 @@
+/**
+ * Signed contract PDFs in MongoDB GridFS, so web and workers on different machines see the
+ * same files. Uploads are checked by content: the PDF signature and a full parse.
+ */
+import { Readable } from 'node:stream';
+import path from 'node:path';
+import mongoose from 'mongoose';
+import { PDFDocument } from 'pdf-lib';
+import { AppError } from '../../lib/errors';
+
+export const MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024;
+const BUCKET = 'attachments';
+
+function bucket() {
+  const db = mongoose.connection.db;
+  if (!db) throw new Error('database not connected');
+  return new mongoose.mongo.GridFSBucket(db, { bucketName: BUCKET });
+}
+
+/** A file name safe to store and to send back: no folders, no control characters, bounded. */
+export function safeFilename(name: string | undefined): string {
+  const base = path.posix.basename(path.win32.basename(String(name ?? '')));
+  const cleaned = base.replace(/[\u0000-\u001F\u007F"<>|:*?\\/]/g, '').replace(/^\.+/, '').trim().slice(-120);
+  if (!cleaned) return 'contract.pdf';
+  return /\.pdf$/i.test(cleaned) ? cleaned : `${cleaned}.pdf`;
+}
+
+/** Checks that the bytes are a PDF that parses; returns its page count. */
+export async function inspectPdf(buf: Buffer): Promise<{ pages: number }> {
+  // The signature may follow a little junk (allowed by readers), but must be near the start.
+  const head = buf.subarray(0, 1024).toString('latin1');
+  if (buf.length === 0 || !head.includes('%PDF-')) {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', { code: 'NOT_A_PDF', messageKey: 'errors.notPdf' });
+  }
+  try {
+    const doc = await PDFDocument.load(buf, { ignoreEncryption: true, updateMetadata: false, throwOnInvalidObject: true });
+    const pages = doc.getPageCount();
+    if (pages < 1) throw new Error('no pages');
+    return { pages };
+  } catch {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', { code: 'PDF_UNREADABLE', messageKey: 'errors.pdfUnreadable' });
+  }
+}
+
+export async function storePdf(buf: Buffer, filename: string, metadata: Record<string, unknown>): Promise<string> {
+  const upload = bucket().openUploadStream(filename, { metadata: { ...metadata, contentType: 'application/pdf' } });
+  await new Promise<void>((resolve, reject) => {
+    Readable.from([buf]).pipe(upload).on('finish', () => resolve()).on('error', reject);
+  });
+  return String(upload.id);
+}
+
+export function openPdf(id: string): NodeJS.ReadableStream {
+  return bucket().openDownloadStream(new mongoose.Types.ObjectId(id));
+}
+
+export async function readPdf(id: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of openPdf(id) as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+export async function deletePdf(id: string): Promise<void> {
+  await bucket()
+    .delete(new mongoose.Types.ObjectId(id))
+    .catch((err: Error) => {
+      // Already gone (a retried clean-up): nothing to do.
+      if (!/not found/i.test(err.message)) throw err;
+    });
+}

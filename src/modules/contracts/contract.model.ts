@@ -1,0 +1,121 @@
+/** Technology contracts filed for registration. Every write goes through lib/transitions. */
+import mongoose, { Schema, type InferSchemaType, type Types } from 'mongoose';
+
+export const CONTRACT_STATUSES = ['draft', 'submitted', 'in_review', 'registered', 'returned', 'refused', 'withdrawn', 'revoked'] as const;
+export type ContractStatus = (typeof CONTRACT_STATUSES)[number];
+
+/** Statuses in which the applicant may still change the filing. */
+export const EDITABLE_STATUSES: readonly ContractStatus[] = ['draft', 'returned'];
+/** Statuses from which the applicant may withdraw (before a decision). */
+export const WITHDRAWABLE_STATUSES: readonly ContractStatus[] = ['draft', 'submitted', 'in_review', 'returned'];
+
+const partySchema = new Schema(
+  {
+    name: String,
+    uscc: String,
+    nature: String,
+    regionCode: String,
+    country: String,
+    legalRepresentative: String,
+    contactPerson: String,
+    phone: String,
+    email: String,
+    address: String,
+  },
+  { _id: false },
+);
+
+const attachmentSchema = new Schema(
+  {
+    id: { type: String, required: true },
+    filename: { type: String, required: true },
+    size: { type: Number, required: true },
+    pages: { type: Number, default: null },
+    uploadedAt: { type: Date, required: true },
+    uploadedBy: { type: Schema.Types.ObjectId, required: true },
+  },
+  { _id: false },
+);
+
+const historySchema = new Schema(
+  {
+    at: { type: Date, required: true },
+    actorId: { type: Schema.Types.ObjectId, default: null },
+    actorName: { type: String, default: null },
+    action: { type: String, required: true },
+    note: { type: String, default: null },
+  },
+  { _id: false },
+);
+
+const findingSchema = new Schema(
+  {
+    code: { type: String, required: true },
+    severity: { type: String, required: true, enum: ['info', 'warning', 'error'] },
+    message: { type: String, required: true },
+    messageEn: { type: String, required: true },
+    related: { type: [String], default: [] },
+  },
+  { _id: false },
+);
+
+const contractSchema = new Schema(
+  {
+    organizationId: { type: Schema.Types.ObjectId, required: true },
+    status: { type: String, required: true, enum: CONTRACT_STATUSES, default: 'draft' },
+    version: { type: Number, default: 0 },
+
+    title: String,
+    contractNumber: String,
+    type: String,
+    subtype: String,
+    signedOn: String,
+    validFrom: String,
+    validTo: String,
+    contractAmountFen: Number,
+    technicalAmountFen: Number,
+    deductions: { type: [new Schema({ item: String, amountFen: Number }, { _id: false })], default: undefined },
+    paymentMethod: String,
+    relatedParty: Boolean,
+    planSource: String,
+    ipType: String,
+    technicalField: String,
+    socioEconomicObjective: String,
+    priorityArea: String,
+    seller: { type: partySchema, default: undefined },
+    buyers: { type: [partySchema], default: undefined },
+    declaration: Boolean,
+
+    /** What a person typed into the form that is not yet valid, by field path; kept so nothing is lost. */
+    draftRaw: { type: [new Schema({ path: String, value: String }, { _id: false })], default: [] },
+    attachments: { type: [attachmentSchema], default: [] },
+    findings: { type: [findingSchema], default: [] },
+    history: { type: [historySchema], default: [] },
+
+    /** How many times it was submitted: the verification job id includes it. */
+    submissionCount: { type: Number, default: 0 },
+    submittedAt: { type: Date, default: null },
+    decisionDeadline: { type: String, default: null },
+    expertReview: { type: Boolean, default: false },
+    registrationNumber: { type: String, default: null },
+    registeredAt: { type: Date, default: null },
+    /** CST year of registration: the year whose turnover it counts toward. */
+    registrationYear: { type: Number, default: null },
+    /** CST year of the signing date, for the applicants' year filter. */
+    signedYear: { type: Number, default: null },
+    /** Lower-cased title, numbers and party names, for the `q` search. */
+    searchText: { type: String, default: '' },
+    createdBy: { type: Schema.Types.ObjectId, required: true },
+  },
+  { timestamps: true },
+);
+contractSchema.index({ organizationId: 1, updatedAt: -1 });
+contractSchema.index({ organizationId: 1, status: 1, updatedAt: -1 });
+contractSchema.index({ status: 1, updatedAt: -1 });
+contractSchema.index({ status: 1, decisionDeadline: 1 });
+contractSchema.index({ registrationYear: 1, registeredAt: -1 });
+contractSchema.index({ signedYear: 1 });
+contractSchema.index({ registrationNumber: 1 });
+
+export type ContractDoc = InferSchemaType<typeof contractSchema> & { _id: Types.ObjectId; createdAt: Date; updatedAt: Date };
+export const Contract = mongoose.model('Contract', contractSchema);

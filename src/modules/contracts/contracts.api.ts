@@ -1,0 +1,90 @@
+/** Contracts in the JSON API (API.md "Contracts"): applicants' filing endpoints and reading. */
+import { Router, type Response } from 'express';
+import { create as contentDisposition } from 'content-disposition';
+import type { AppDeps } from '../../lib/deps';
+import { authorize, requireUser } from '../../lib/http/authorize';
+import { openPdf } from './attachments.store';
+import {
+  addAttachment,
+  createDraft,
+  findAttachment,
+  listContracts,
+  loadContract,
+  removeAttachment,
+  submitContract,
+  toApi,
+  updateDraft,
+  withdrawContract,
+} from './contracts.service';
+import { singlePdfUpload } from './upload';
+
+/** Streams a stored PDF; `inline` lets the review page embed it. */
+export async function sendAttachment(res: Response, att: { id: string; filename: string; size: number }, inline: boolean) {
+  res.set({
+    'Content-Type': 'application/pdf',
+    'Content-Length': String(att.size),
+    'Content-Disposition': contentDisposition(att.filename, { type: inline ? 'inline' : 'attachment' }),
+    'Cache-Control': 'private, no-store',
+  });
+  await new Promise<void>((resolve, reject) => {
+    openPdf(att.id).on('error', reject).pipe(res).on('finish', resolve).on('error', reject);
+  });
+}
+
+export function contractsApi(deps: AppDeps): Router {
+  const router = Router();
+  const lang = (res: Response) => res.locals.lang as string;
+
+  /** POST /contracts: creates a draft (the seller defaults to the applicant's organisation). */
+  router.post('/contracts', authorize('contracts.file'), async (req, res) => {
+    const { contract } = await createDraft(requireUser(res), req.body ?? {});
+    res.status(201).json(toApi(contract, lang(res)));
+  });
+
+  /** GET /contracts?status=&year=&q=&page=&pageSize= */
+  router.get('/contracts', authorize('contracts.read'), async (req, res) => {
+    const { items, page, pageSize, total } = await listContracts(requireUser(res), req.query);
+    res.json({ items: items.map((c) => toApi(c, lang(res))), page, pageSize, total });
+  });
+
+  /** GET /contracts/{id} */
+  router.get('/contracts/:id', authorize('contracts.read'), async (req, res) => {
+    res.json(toApi(await loadContract(requireUser(res), req.params.id as string), lang(res)));
+  });
+
+  /** PATCH /contracts/{id}: changes a draft or returned filing. */
+  router.patch('/contracts/:id', authorize('contracts.file'), async (req, res) => {
+    const { contract } = await updateDraft(requireUser(res), req.params.id as string, req.body ?? {});
+    res.json(toApi(contract, lang(res)));
+  });
+
+  /** POST /contracts/{id}/attachments: multipart field `file`, a PDF of at most 20 MB. */
+  router.post('/contracts/:id/attachments', authorize('contracts.file'), singlePdfUpload, async (req, res) => {
+    res.status(201).json(await addAttachment(requireUser(res), req.params.id as string, req.file));
+  });
+
+  /** GET /contracts/{id}/attachments/{attachmentId}: the PDF, to its organisation and the bureau. */
+  router.get('/contracts/:id/attachments/:attachmentId', authorize('contracts.read'), async (req, res) => {
+    const att = await findAttachment(requireUser(res), req.params.id as string, req.params.attachmentId as string);
+    await sendAttachment(res, att, req.query.inline === '1');
+  });
+
+  /** DELETE /contracts/{id}/attachments/{attachmentId} */
+  router.delete('/contracts/:id/attachments/:attachmentId', authorize('contracts.file'), async (req, res) => {
+    await removeAttachment(requireUser(res), req.params.id as string, req.params.attachmentId as string);
+    res.status(204).end();
+  });
+
+  /** POST /contracts/{id}/submit: 202 once saved as submitted; verification follows. */
+  router.post('/contracts/:id/submit', authorize('contracts.file'), async (req, res) => {
+    res.status(202).json(await submitContract(deps, requireUser(res), req.params.id as string));
+  });
+
+  /** POST /contracts/{id}/withdraw */
+  router.post('/contracts/:id/withdraw', authorize('contracts.file'), async (req, res) => {
+    const note = typeof req.body?.note === 'string' ? req.body.note.slice(0, 1000) : null;
+    res.json(await withdrawContract(requireUser(res), req.params.id as string, note));
+  });
+
+  return router;
+}
