@@ -20,6 +20,7 @@ import { accountsPages } from './modules/accounts/accounts.pages';
 import { bearerAuth, configurePassport, sessionMiddlewares } from './modules/accounts/auth.middleware';
 import { LoginLimiter } from './modules/accounts/login-limiter';
 import { contractsApi } from './modules/contracts/contracts.api';
+import { contractsPages } from './modules/contracts/contracts.pages';
 import { organizationsApi } from './modules/organizations/organizations.api';
 import { organizationsPages } from './modules/organizations/organizations.pages';
 
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(homeRouter(deps));
   app.use(accountsPages(pass, limiter));
   app.use(organizationsPages());
+  app.use(contractsPages(deps));
 
   app.use(notFoundHandler());
   app.use(errorHandler(logger));

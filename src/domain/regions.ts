@@ -77,3 +77,13 @@ export function regionName(code: string | null | undefined): string {
   if (!code) return '';
   return regionPath(code).map((r) => r.name).join(' ') || code;
 }
+
+/** The province → city → district choices for the values typed so far. */
+export function regionChoices(values: Record<string, string | undefined>) {
+  const province = values.regionProvince && findRegion(values.regionProvince)?.level === 'province' ? values.regionProvince : '';
+  const city = province && values.regionCity && findRegion(values.regionCity)?.parent === province ? values.regionCity : '';
+  const cities = province ? regionChildren(province) : [];
+  const districts = city ? regionChildren(city) : [];
+  return { provinces: regionChildren(null), cities, districts, selected: { province, city, district: values.regionDistrict ?? '' } };
+}
+

@@ -26,14 +26,14 @@ const sessionId = (cookies: string[] | string | undefined) => {
 };
 
 describe('signing in with the form', () => {
-  it('signs in, rotating the session id, and lands on the organisation page', async () => {
+  it('signs in, rotating the session id, and lands on the contracts page', async () => {
     const org = await signUpOrg(t.app);
     const agent = request.agent(t.app);
     const page = await agent.get('/login').expect(200);
     const before = sessionId(page.headers['set-cookie']);
     expect(before).toBeTruthy();
     const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), email: org.email.toUpperCase(), password: PASSWORD }).expect(303);
-    expect(res.headers.location).toBe('/organization');
+    expect(res.headers.location).toBe('/contracts');
     const after = sessionId(res.headers['set-cookie']);
     expect(after).toBeTruthy();
     expect(after).not.toBe(before);
@@ -71,7 +71,7 @@ describe('signing in with the form', () => {
       .type('form')
       .send({ _csrf: csrfFrom(page2.text), email: org.email, password: PASSWORD, next: '//evil.example/' })
       .expect(303);
-    expect(evil.headers.location).toBe('/organization');
+    expect(evil.headers.location).toBe('/contracts');
   });
 
   it('refuses a sign-in post without its CSRF token', async () => {

@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { TFunction } from 'i18next';
 import { codeOptions, ENTITY_NATURES } from '../../domain/codes';
-import { findRegion, regionChildren, regionName } from '../../domain/regions';
+import { regionChoices, regionName } from '../../domain/regions';
 import { checkUscc } from '../../domain/uscc';
 import { AppError, notFound } from '../../lib/errors';
 import { authorize, currentUser, requireUser } from '../../lib/http/authorize';
@@ -38,15 +38,6 @@ const SIGNUP_FIELD_FOR: Record<string, string> = {
   'admin.email': 'adminEmail',
   'admin.password': 'password',
 };
-
-/** The province → city → district choices for the values typed so far. */
-export function regionChoices(values: Record<string, string | undefined>) {
-  const province = values.regionProvince && findRegion(values.regionProvince)?.level === 'province' ? values.regionProvince : '';
-  const city = province && values.regionCity && findRegion(values.regionCity)?.parent === province ? values.regionCity : '';
-  const cities = province ? regionChildren(province) : [];
-  const districts = city ? regionChildren(city) : [];
-  return { provinces: regionChildren(null), cities, districts, selected: { province, city, district: values.regionDistrict ?? '' } };
-}
 
 function signUpLocals(lang: string, values: Record<string, string>) {
   return { natures: codeOptions(ENTITY_NATURES, lang), regions: regionChoices(values) };

@@ -1,0 +1,263 @@
+/** Applicants' contract pages: my contracts, the filing form, a contract's page. */
+import { Router, type RequestHandler, type Response } from 'express';
+import type { TFunction } from 'i18next';
+import {
+  codeOptions,
+  CONTRACT_TYPES,
+  DEDUCTION_ITEMS,
+  ENTITY_NATURES,
+  IP_TYPES,
+  OBJECTIVES,
+  PAYMENT_METHODS,
+  PLAN_SOURCES,
+  PRIORITY_AREAS,
+  TECHNICAL_FIELDS,
+  codeLabel,
+  CONTRACT_SUBTYPES,
+} from '../../domain/codes';
+import type { Issue } from '../../domain/contract-input';
+import { countryName, countryOptions } from '../../domain/countries';
+import { formatYuanGrouped } from '../../domain/money';
+import { regionChoices, regionName } from '../../domain/regions';
+import type { AppDeps } from '../../lib/deps';
+import { AppError, toAppError } from '../../lib/errors';
+import { authorize, requireUser } from '../../lib/http/authorize';
+import { translate } from '../../lib/http/errors';
+import { flash } from '../../lib/http/forms';
+import { getOrganization } from '../organizations/organizations.service';
+import { CONTRACT_STATUSES, EDITABLE_STATUSES, WITHDRAWABLE_STATUSES, type ContractStatus } from './contract.model';
+import { sendAttachment } from './contracts.api';
+import { formAction, formToInput, formValues, issuesByField, subtypeGroups } from './contracts.form';
+import {
+  addAttachment,
+  createDraft,
+  findAttachment,
+  listContracts,
+  loadContract,
+  removeAttachment,
+  submitContract,
+  submitProblems,
+  updateDraft,
+  withdrawContract,
+  type ContractRecord,
+} from './contracts.service';
+import { singlePdfUpload } from './upload';
+
+const t = (res: Response) => res.locals.t as TFunction;
+
+/** Code lists for the form's selects, in the page's language. */
+function choices(lang: string) {
+  return {
+    types: codeOptions(CONTRACT_TYPES, lang),
+    subtypeGroups: subtypeGroups(lang),
+    natures: codeOptions(ENTITY_NATURES, lang),
+    paymentMethods: codeOptions(PAYMENT_METHODS, lang),
+    planSources: codeOptions(PLAN_SOURCES, lang),
+    ipTypes: codeOptions(IP_TYPES, lang),
+    technicalFields: codeOptions(TECHNICAL_FIELDS, lang),
+    objectives: codeOptions(OBJECTIVES, lang),
+    priorityAreas: codeOptions(PRIORITY_AREAS, lang),
+    deductionItems: codeOptions(DEDUCTION_ITEMS, lang),
+    countries: countryOptions(lang),
+  };
+}
+
+/** Labels for showing a filing (not editing it). */
+export function contractView(doc: ContractRecord, lang: string) {
+  const party = (p: Record<string, unknown> | null | undefined) =>
+    p && {
+      ...p,
+      natureLabel: codeLabel(ENTITY_NATURES, p.nature as string, lang),
+      place: p.country ? countryName(p.country as string, lang) : regionName(p.regionCode as string),
+    };
+  const subs = doc.type ? (CONTRACT_SUBTYPES as Record<string, Record<string, { zh: string; en: string }>>)[doc.type] : undefined;
+  return {
+    ...doc,
+    id: String(doc._id),
+    typeLabel: codeLabel(CONTRACT_TYPES, doc.type, lang),
+    subtypeLabel: subs && doc.subtype ? codeLabel(subs, doc.subtype, lang) : '',
+    contractAmountText: typeof doc.contractAmountFen === 'number' ? formatYuanGrouped(doc.contractAmountFen) : '',
+    technicalAmountText: typeof doc.technicalAmountFen === 'number' ? formatYuanGrouped(doc.technicalAmountFen) : '',
+    deductionsText: (doc.deductions ?? []).map((d) => ({ label: codeLabel(DEDUCTION_ITEMS, d.item, lang), amount: formatYuanGrouped(d.amountFen ?? 0) })),
+    paymentLabel: codeLabel(PAYMENT_METHODS, doc.paymentMethod, lang),
+    planLabel: codeLabel(PLAN_SOURCES, doc.planSource, lang),
+    ipLabel: codeLabel(IP_TYPES, doc.ipType, lang),
+    fieldLabel: codeLabel(TECHNICAL_FIELDS, doc.technicalField, lang),
+    objectiveLabel: codeLabel(OBJECTIVES, doc.socioEconomicObjective, lang),
+    priorityLabel: codeLabel(PRIORITY_AREAS, doc.priorityArea, lang),
+    sellerView: party(doc.seller as unknown as Record<string, unknown> | undefined),
+    buyersView: (doc.buyers ?? []).map((b) => party(b as unknown as Record<string, unknown>)),
+    editable: EDITABLE_STATUSES.includes(doc.status as ContractStatus),
+    withdrawable: WITHDRAWABLE_STATUSES.includes(doc.status as ContractStatus),
+  };
+}
+
+interface EditState {
+  doc: ContractRecord;
+  extraBuyers?: number;
+  issues?: Issue[];
+  /** Problems that only block submission are shown as such, not as a failed save. */
+  mode?: 'saved-with-issues' | 'submit-refused' | 'plain';
+}
+
+async function renderEdit(res: Response, state: EditState, status = 200) {
+  const { doc } = state;
+  const lang = res.locals.lang as string;
+  const { values, buyerCount, deductionCount } = formValues(doc, state.extraBuyers ?? 0);
+  const { errors, summary } = issuesByField(state.issues ?? [], (i) => translate(t(res), i.message, i.params));
+  const regionFor = (prefix: string) =>
+    regionChoices({ regionProvince: values[`${prefix}[regionProvince]`], regionCity: values[`${prefix}[regionCity]`], regionDistrict: values[`${prefix}[regionDistrict]`] });
+  const org = await getOrganization(String(doc.organizationId));
+  res.status(status).render('contracts/edit', {
+    contract: contractView(doc, lang),
+    form: { values, errors, summary, formMessage: null },
+    mode: state.mode ?? 'plain',
+    buyerCount,
+    deductionCount,
+    sellerRegions: regionFor('seller'),
+    buyerRegions: Array.from({ length: buyerCount }, (_, i) => regionFor(`buyers[${i}]`)),
+    orgVerified: org?.status === 'verified',
+    ...choices(lang),
+  });
+}
+
+/** Multer errors on a page become a message on the form instead of an error page. */
+const pageUpload: RequestHandler = (req, res, next) => {
+  singlePdfUpload(req, res, (err?: unknown) => {
+    if (err) res.locals.uploadError = err;
+    next();
+  });
+};
+
+function uploadErrorKey(err: unknown): AppError {
+  const e = err as { code?: string };
+  if (e?.code === 'LIMIT_FILE_SIZE') return new AppError('PAYLOAD_TOO_LARGE', { messageKey: 'errors.fileTooLarge' });
+  return err instanceof AppError ? err : new AppError('BAD_REQUEST', { cause: err });
+}
+
+export function contractsPages(deps: AppDeps): Router {
+  const router = Router();
+  const filing = authorize('contracts.file');
+
+  /** GET /contracts: my organisation's contracts, searchable and paginated. */
+  router.get('/contracts', filing, async (req, res) => {
+    const user = requireUser(res);
+    const lang = res.locals.lang as string;
+    let result;
+    try {
+      result = await listContracts(user, req.query);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.kind !== 'VALIDATION_FAILED') throw err;
+      result = await listContracts(user, {});
+    }
+    const org = await getOrganization(user.organizationId);
+    const thisYear = new Date().getFullYear();
+    res.render('contracts/index', {
+      items: result.items.map((c) => contractView(c, lang)),
+      page: result.page,
+      pageSize: result.pageSize,
+      total: result.total,
+      pages: Math.max(1, Math.ceil(result.total / result.pageSize)),
+      query: { q: result.query.q ?? '', status: result.query.status ?? '', year: result.query.year ?? '' },
+      statuses: CONTRACT_STATUSES,
+      years: Array.from({ length: 8 }, (_, i) => thisYear - i),
+      orgVerified: org?.status === 'verified',
+    });
+  });
+
+  /** POST /contracts/new: starts a draft (the seller filled in from my organisation). */
+  router.post('/contracts/new', filing, async (req, res) => {
+    const { contract } = await createDraft(requireUser(res), {});
+    res.redirect(303, `/contracts/${contract._id}/edit`);
+  });
+
+  /** GET /contracts/:id: a filing with its attachments, findings and history. */
+  router.get('/contracts/:id', authorize('contracts.read'), async (req, res) => {
+    const doc = await loadContract(requireUser(res), req.params.id as string);
+    res.render('contracts/show', { contract: contractView(doc, res.locals.lang as string) });
+  });
+
+  /** GET /contracts/:id/edit: the filing form. */
+  router.get('/contracts/:id/edit', filing, async (req, res) => {
+    const doc = await loadContract(requireUser(res), req.params.id as string);
+    if (!EDITABLE_STATUSES.includes(doc.status as ContractStatus)) return res.redirect(303, `/contracts/${doc._id}`);
+    await renderEdit(res, { doc });
+  });
+
+  /**
+   * POST /contracts/:id/edit: saves the draft (always, even with invalid values), then adds
+   * or removes a buyer, refreshes the region choices, or submits.
+   */
+  router.post('/contracts/:id/edit', filing, async (req, res) => {
+    const user = requireUser(res);
+    const id = req.params.id as string;
+    const action = formAction(req.body ?? {});
+    const { input, raw } = formToInput(req.body ?? {}, action);
+    const { contract, issues } = await updateDraft(user, id, input, { forms: true, keepInvalid: true, raw });
+    if (action.kind === 'submit') {
+      const problems = submitProblems(contract);
+      if (problems.length) return renderEdit(res, { doc: contract, issues: problems, mode: 'submit-refused' }, 422);
+      try {
+        const result = await submitContract(deps, user, id);
+        flash(req, 'success', t(res)(result.queued ? 'contracts.submitted' : 'contracts.submittedQueuedLater'));
+        return res.redirect(303, `/contracts/${id}`);
+      } catch (err) {
+        const appErr = toAppError(err);
+        if (appErr.kind === 'VALIDATION_FAILED') return renderEdit(res, { doc: contract, issues: appErr.details, mode: 'submit-refused' }, 422);
+        if (appErr.kind === 'FORBIDDEN' || appErr.kind === 'CONFLICT') {
+          flash(req, 'error', translate(t(res), appErr.messageKey));
+          return res.redirect(303, `/contracts/${id}`);
+        }
+        throw err;
+      }
+    }
+    if (action.kind === 'addBuyer') return renderEdit(res, { doc: contract, extraBuyers: 1, issues });
+    if (action.kind === 'removeBuyer' || action.kind === 'refresh') return renderEdit(res, { doc: contract, issues });
+    if (issues.length) return renderEdit(res, { doc: contract, issues, mode: 'saved-with-issues' });
+    flash(req, 'success', t(res)('contracts.draftSaved'));
+    res.redirect(303, `/contracts/${id}/edit`);
+  });
+
+  /** POST /contracts/:id/attachments (multipart; CSRF token in the URL). */
+  router.post('/contracts/:id/attachments', filing, pageUpload, async (req, res) => {
+    const id = req.params.id as string;
+    try {
+      if (res.locals.uploadError) throw uploadErrorKey(res.locals.uploadError);
+      const att = await addAttachment(requireUser(res), id, req.file);
+      flash(req, 'success', t(res)('contracts.fileAdded', { name: att.filename }));
+    } catch (err) {
+      const appErr = toAppError(err);
+      if (appErr.kind === 'NOT_FOUND' || appErr.status >= 500) throw err;
+      const detail = appErr.details[0];
+      flash(req, 'error', translate(t(res), detail ? detail.message : appErr.messageKey, detail?.params));
+    }
+    res.redirect(303, `/contracts/${id}/edit#attachments`);
+  });
+
+  /** POST /contracts/:id/attachments/:attachmentId/delete */
+  router.post('/contracts/:id/attachments/:attachmentId/delete', filing, async (req, res) => {
+    await removeAttachment(requireUser(res), req.params.id as string, req.params.attachmentId as string);
+    flash(req, 'success', t(res)('contracts.fileRemoved'));
+    res.redirect(303, `/contracts/${req.params.id}/edit#attachments`);
+  });
+
+  /** GET /contracts/:id/attachments/:attachmentId: the PDF, to its organisation and the bureau. */
+  router.get('/contracts/:id/attachments/:attachmentId', authorize('contracts.read'), async (req, res) => {
+    const att = await findAttachment(requireUser(res), req.params.id as string, req.params.attachmentId as string);
+    await sendAttachment(res, att, req.query.inline === '1');
+  });
+
+  /** POST /contracts/:id/withdraw */
+  router.post('/contracts/:id/withdraw', filing, async (req, res) => {
+    try {
+      await withdrawContract(requireUser(res), req.params.id as string);
+      flash(req, 'success', t(res)('contracts.withdrawn'));
+    } catch (err) {
+      if (!(err instanceof AppError) || err.kind !== 'CONFLICT') throw err;
+      flash(req, 'error', t(res)(err.messageKey));
+    }
+    res.redirect(303, `/contracts/${req.params.id}`);
+  });
+
+  return router;
+}
