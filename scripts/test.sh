@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh --test
+# The build (dist/) is type-checked and is what the crash and browser tests run as child processes.
+npm run --silent build
 npx tsc -p tsconfig.json --noEmit
 npx jest "$@"

@@ -21,6 +21,7 @@ import { bearerAuth, configurePassport, sessionMiddlewares } from './modules/acc
 import { LoginLimiter } from './modules/accounts/login-limiter';
 import { contractsApi } from './modules/contracts/contracts.api';
 import { contractsPages } from './modules/contracts/contracts.pages';
+import { reviewApi } from './modules/review/review.api';
 import { organizationsApi } from './modules/organizations/organizations.api';
 import { organizationsPages } from './modules/organizations/organizations.pages';
 
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', accountsApi(deps, limiter));
   app.use('/api/v1', organizationsApi());
   app.use('/api/v1', contractsApi(deps));
+  app.use('/api/v1', reviewApi(deps));
 
   app.use(homeRouter(deps));
   app.use(accountsPages(pass, limiter));

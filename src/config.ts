@@ -37,6 +37,11 @@ const schema = z.object({
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(8),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100000).default(50),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  /** Fault injection for tests and the fault script: verification pauses this long midway. */
+  FAULT_VERIFY_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(0),
   LOGIN_BLOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
 });
 
@@ -64,6 +69,7 @@ export interface Config {
   apiTokenTtlMs: number;
   sessionTtlMs: number;
   loginLimits: { perAccount: number; perIp: number; blockSeconds: number };
+  worker: { concurrency: number; lockMs: number; stalledIntervalMs: number; faultVerifyDelayMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -102,6 +108,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     mailFrom: e.MAIL_FROM,
     apiTokenTtlMs: e.API_TOKEN_TTL_HOURS * 3600_000,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
+    worker: Object.freeze({
+      concurrency: e.WORKER_CONCURRENCY,
+      lockMs: e.WORKER_LOCK_MS,
+      stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
+      faultVerifyDelayMs: e.FAULT_VERIFY_DELAY_MS,
+    }),
     loginLimits: Object.freeze({
       perAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       perIp: e.LOGIN_MAX_FAILURES_PER_IP,

@@ -6,3 +6,5 @@ import './modules/organizations/organization.model';
 import './modules/audit/audit.model';
 import './lib/transitions';
 import './modules/contracts/contract.model';
+import './modules/review/registration.model';
+import './modules/notifications/notification.model';

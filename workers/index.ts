@@ -9,16 +9,21 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../src/lib/logger';
 import { QUEUES, type QueueName, type Queues } from '../src/lib/queues';
 import type { WorkerIdentity } from '../src/modules/system/heartbeat.service';
+import type { Config } from '../src/config';
+import { createMailer } from '../src/modules/notifications/notifications.service';
+import { certificateProcessor } from './processors/certificates';
 import { maintenanceProcessor } from './processors/maintenance';
+import { notificationProcessor } from './processors/notifications';
+import { verificationProcessor } from './processors/verification';
 
 export interface WorkerDeps {
   logger: Logger;
+  config: Readonly<Config>;
   /** A connection with maxRetriesPerRequest: null; BullMQ duplicates it for blocking calls. */
   connection: Redis;
   prefix: string;
   /** Producers, for processors that enqueue follow-up jobs. */
   queues: Queues;
-  concurrency?: number;
 }
 
 export interface RunningWorkers {
@@ -36,15 +41,23 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     queues: [],
     startedAt: new Date(),
   };
-  const processors: Partial<Record<QueueName, Processor>> = {
-    [QUEUES.maintenance]: maintenanceProcessor(identity, deps.queues),
+  const { config } = deps;
+  const review = { queues: deps.queues, logger: deps.logger, config };
+  const processors: Record<QueueName, Processor> = {
+    [QUEUES.maintenance]: maintenanceProcessor(identity, deps.queues, review),
+    [QUEUES.verification]: verificationProcessor(config.agency.code, config.worker.faultVerifyDelayMs),
+    [QUEUES.certificates]: certificateProcessor(config.agency.nameZh, config.publicUrl),
+    [QUEUES.notifications]: notificationProcessor(createMailer(config)),
   };
   identity.queues = Object.keys(processors);
   const workers = (Object.keys(processors) as QueueName[]).map((name) => {
     const worker = new Worker(name, processors[name]!, {
       connection: deps.connection,
       prefix: deps.prefix,
-      concurrency: deps.concurrency ?? 4,
+      concurrency: config.worker.concurrency,
+      // A killed worker's job is handed to another once its lock lapses.
+      lockDuration: config.worker.lockMs,
+      stalledInterval: config.worker.stalledIntervalMs,
     });
     worker.on('failed', (job, err) =>
       deps.logger.warn({ queue: name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'),
@@ -66,4 +79,6 @@ export async function scheduleRepeatingJobs(queues: Queues): Promise<void> {
   await queues.maintenance.upsertJobScheduler('heartbeat', { every: 30_000 }, { name: 'heartbeat', data: { requestedAt: 'scheduler' } });
   await queues.maintenance.upsertJobScheduler('housekeeping', { every: 3600_000 }, { name: 'housekeeping', data: {} });
   await queues.maintenance.upsertJobScheduler('requeue-submitted', { every: 60_000 }, { name: 'requeue-submitted', data: {} });
+  await queues.maintenance.upsertJobScheduler('complete-decisions', { every: 60_000 }, { name: 'complete-decisions', data: {} });
+  await queues.maintenance.upsertJobScheduler('deadline-watch', { pattern: '0 5 * * * *', tz: 'Asia/Shanghai' }, { name: 'deadline-watch', data: {} });
 }

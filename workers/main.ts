@@ -32,10 +32,13 @@ async function main(): Promise<void> {
   const queues = createQueues(connection, config.queuePrefix);
   lifecycle.onStop('queues', () => queues.close());
 
-  const running = startWorkers({ logger, connection, prefix: config.queuePrefix, queues });
+  const running = startWorkers({ logger, config, connection, prefix: config.queuePrefix, queues });
   lifecycle.onStop('workers', () => running.close());
   await scheduleRepeatingJobs(queues);
+  // At start: anything left over from a crash or a Redis outage is picked up at once.
   await queues.maintenance.add('heartbeat', { requestedAt: new Date().toISOString() });
+  await queues.maintenance.add('requeue-submitted', {});
+  await queues.maintenance.add('complete-decisions', {});
   logger.info({ worker: running.identity.id, queues: running.identity.queues }, 'registry workers running');
 }
 

@@ -9,12 +9,22 @@ import type { Redis } from 'ioredis';
 export const QUEUES = {
   maintenance: 'maintenance',
   verification: 'contract-verification',
+  certificates: 'certificates',
+  notifications: 'notifications',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 /** Payload of each job, by queue and job name. */
 export interface JobPayloads {
+  certificates: {
+    /** Renders (or re-renders) a registered contract's certificate into GridFS. */
+    render: { contractId: string };
+  };
+  notifications: {
+    /** Mails a notification to its organisation's members, once. */
+    send: { notificationId: string };
+  };
   verification: {
     /** Runs the automatic checks on a submitted contract and moves it to review. */
     verify: { contractId: string; submission: number };
@@ -26,6 +36,10 @@ export interface JobPayloads {
     housekeeping: Record<string, never>;
     /** Enqueues verification for submitted contracts whose job is missing (e.g. Redis was down). */
     'requeue-submitted': Record<string, never>;
+    /** Finishes decisions a crash interrupted, and re-queues certificates and mails. */
+    'complete-decisions': Record<string, never>;
+    /** Marks contracts past their decision deadline. */
+    'deadline-watch': Record<string, never>;
   };
 }
 
@@ -40,7 +54,12 @@ export type Queues = { [K in keyof typeof QUEUES]: Queue } & { close(): Promise<
 
 export function createQueues(connection: Redis, prefix: string): Queues {
   const make = (name: QueueName) => new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
-  const queues = { maintenance: make(QUEUES.maintenance), verification: make(QUEUES.verification) };
+  const queues = {
+    maintenance: make(QUEUES.maintenance),
+    verification: make(QUEUES.verification),
+    certificates: make(QUEUES.certificates),
+    notifications: make(QUEUES.notifications),
+  };
   return {
     ...queues,
     async close() {

@@ -73,3 +73,49 @@ export async function pruneClaims(olderThan: Date): Promise<number> {
   const res = await VersionClaim.deleteMany({ at: { $lt: olderThan } });
   return res.deletedCount;
 }
+
+/**
+ * Claims a one-time event (a decision on a submission, an email for a notification):
+ * true for exactly one caller. The payload is kept so a crashed claimant's work can be finished.
+ */
+export async function claimOnce(key: string, payload: Record<string, unknown>): Promise<boolean> {
+  try {
+    await VersionClaim.create({ _id: key, at: new Date(), set: payload });
+    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === 11000) return false;
+    throw err;
+  }
+}
+
+export async function readClaim(key: string): Promise<{ at: Date; payload: Record<string, unknown> } | null> {
+  const c = await VersionClaim.findById(key).lean();
+  return c ? { at: c.at, payload: c.set as Record<string, unknown> } : null;
+}
+
+/** Gives a claim back (its work failed before doing anything), so a retry can claim it again. */
+export async function releaseClaim(key: string): Promise<void> {
+  await VersionClaim.deleteOne({ _id: key });
+}
+
+/**
+ * Changes a document with `change`, which sees the latest version and returns the `$set`
+ * (or null when there is nothing to do), retrying when another writer got in first.
+ */
+export async function mutateDoc<T extends Versioned>(
+  model: Model<any>,
+  id: string,
+  change: (doc: T) => Record<string, unknown> | null,
+  attempts = 8,
+): Promise<{ doc: T; changed: boolean }> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const doc = (await model.findById(id).lean()) as T | null;
+    if (!doc) throw new Error(`${model.modelName} ${id} not found`);
+    const set = change(doc);
+    if (set === null) return { doc, changed: false };
+    const res = await transition(model, doc, set);
+    if (res.ok) return { doc: (await model.findById(id).lean()) as T, changed: true };
+    await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * (attempt + 1)));
+  }
+  throw new Error(`${model.modelName} ${id}: too many concurrent changes`);
+}

@@ -2,9 +2,11 @@
 import { randomInt } from 'node:crypto';
 import request from 'supertest';
 import type { Express } from 'express';
+import { formatYuan } from '../../src/domain/money';
 import { USCC_ALPHABET, usccCheckCharacter } from '../../src/domain/uscc';
 import { createUser } from '../../src/modules/accounts/accounts.service';
 import { Organization } from '../../src/modules/organizations/organization.model';
+import { verifySubmission } from '../../src/modules/review/review.service';
 import { uniqueName } from './harness';
 
 export const PASSWORD = 'Correct-Horse-Battery-9';
@@ -75,17 +77,26 @@ export async function makePdf(text = 'Technology contract'): Promise<Buffer> {
 }
 
 /** Every field a complete transfer filing needs (the seller is filled from the organisation). */
+const TITLE_WORDS = ['盐湖', '提锂', '牦牛', '枸杞', '光伏', '储能', '高原', '生态', '藏药', '冷链', '青稞', '风电', '石墨', '镁合金', '遥感', '草原', '水文', '沙棘', '中藏药', '数据'];
+/** A title unlike any other filing's, so the duplicate check stays quiet unless a test wants it. */
+export function uniqueTitle(): string {
+  const pick = () => TITLE_WORDS[randomInt(TITLE_WORDS.length)];
+  return `${pick()}${pick()}${pick()}项目${uniqueName('').slice(0, 8)}专利权转让合同`;
+}
+
 export function completeContract(over: Record<string, unknown> = {}) {
+  // A distinct amount too, for the same reason (same parties and amount is a duplicate).
+  const contractFen = 200_000_00 + randomInt(1_000_000) * 100;
   return {
-    title: '一种高原盐湖提锂吸附剂专利权转让合同',
+    title: uniqueTitle(),
     contractNumber: 'QH-2026-' + uniqueName('').slice(0, 6),
     type: 'transfer',
     subtype: 'patent',
     signedOn: '2026-03-01',
     validFrom: '2026-03-01',
     validTo: '2027-02-28',
-    contractAmount: '1250000.00',
-    technicalAmount: '1100000.00',
+    contractAmount: formatYuan(contractFen),
+    technicalAmount: formatYuan(contractFen - 150_000_00),
     deductions: [{ item: 'equipment', amount: '150000.00' }],
     paymentMethod: 'instalments',
     relatedParty: false,
@@ -138,5 +149,13 @@ export async function readyDraft(app: Express, token: string, over: Record<strin
     .set('Authorization', `Bearer ${token}`)
     .attach('file', await makePdf(), { filename: 'contract.pdf', contentType: 'application/pdf' })
     .expect(201);
+  return id;
+}
+
+/** A contract submitted and verified (in review), through the API and the real verification. */
+export async function inReviewContract(app: Express, token: string, over: Record<string, unknown> = {}): Promise<string> {
+  const id = await readyDraft(app, token, over);
+  await request(app).post(`/api/v1/contracts/${id}/submit`).set('Authorization', `Bearer ${token}`).expect(202);
+  expect(await verifySubmission(id, 1, '630100')).toBe('verified');
   return id;
 }

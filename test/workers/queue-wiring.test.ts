@@ -16,7 +16,7 @@ let connection: ReturnType<typeof createWorkerRedis>;
 beforeAll(async () => {
   t = await startTestApp();
   connection = createWorkerRedis(t.config.redisUrl, testLogger, 'test-worker');
-  running = startWorkers({ logger: testLogger, connection, prefix: t.config.queuePrefix, queues: t.queues, concurrency: 2 });
+  running = startWorkers({ logger: testLogger, config: t.config, connection, prefix: t.config.queuePrefix, queues: t.queues });
   events = new QueueEvents('maintenance', { connection: { url: t.config.redisUrl }, prefix: t.config.queuePrefix });
   await events.waitUntilReady();
 });
@@ -33,7 +33,7 @@ it('processes an enqueued heartbeat job and stores its result in the database', 
   const result = await job.waitUntilFinished(events, 10_000);
   expect(result).toEqual({ workerId: running.identity.id });
   const stored = await WorkerHeartbeat.findById(running.identity.id).lean();
-  expect(stored).toMatchObject({ pid: process.pid, queues: ['maintenance'] });
+  expect(stored).toMatchObject({ pid: process.pid, queues: ['maintenance', 'contract-verification', 'certificates', 'notifications'] });
   expect(Date.now() - stored!.seenAt.getTime()).toBeLessThan(10_000);
 });
 
@@ -65,7 +65,7 @@ it('enqueues a job with a business id only once', async () => {
 it('declares the repeating jobs idempotently', async () => {
   await scheduleRepeatingJobs(t.queues);
   await scheduleRepeatingJobs(t.queues);
-  expect(await t.queues.maintenance.getJobSchedulersCount()).toBe(3);
+  expect(await t.queues.maintenance.getJobSchedulersCount()).toBe(5);
 });
 
 it('fails a job of unknown name without retrying it', async () => {

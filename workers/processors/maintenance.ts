@@ -5,9 +5,12 @@ import { pruneClaims } from '../../src/lib/transitions';
 import { sweepExpiredTokens } from '../../src/modules/accounts/tokens.service';
 import type { Queues } from '../../src/lib/queues';
 import { requeueSubmitted } from '../../src/modules/contracts/contracts.jobs';
+import { requeuePendingMail } from '../../src/modules/notifications/notifications.service';
+import { completeDecisions, watchDeadlines, type ReviewDeps } from '../../src/modules/review/review.service';
+import { requeueMissingCertificates } from '../../src/modules/review/certificate';
 import { recordHeartbeat, type WorkerIdentity } from '../../src/modules/system/heartbeat.service';
 
-export function maintenanceProcessor(identity: WorkerIdentity, queues: Queues) {
+export function maintenanceProcessor(identity: WorkerIdentity, queues: Queues, review: ReviewDeps) {
   return async (job: Job): Promise<unknown> => {
     switch (job.name) {
       case 'heartbeat':
@@ -21,7 +24,11 @@ export function maintenanceProcessor(identity: WorkerIdentity, queues: Queues) {
         return { tokens, claims };
       }
       case 'requeue-submitted':
-        return { enqueued: await requeueSubmitted(queues) };
+        return { enqueued: await requeueSubmitted(queues), mails: await requeuePendingMail(queues) };
+      case 'complete-decisions':
+        return { completed: await completeDecisions(review), certificates: await requeueMissingCertificates(queues) };
+      case 'deadline-watch':
+        return watchDeadlines();
       default:
         throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
     }

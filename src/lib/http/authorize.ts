@@ -20,6 +20,14 @@ export const POLICIES = {
   'contracts.file': ['applicant'],
   /** Read contracts: applicants their organisation's (others answer 404), the bureau all. */
   'contracts.read': ['applicant', 'reviewer', 'admin'],
+  /** Work the review queue: register, return, refuse. */
+  'contracts.review': ['reviewer', 'admin'],
+  /** Revoke a registration. */
+  'contracts.revoke': ['admin'],
+  /** Read and export the audit log, the outbox, overdue lists and the queue dashboard. */
+  'bureau.admin': ['admin'],
+  /** The applicant's notifications. */
+  'notifications.own': ['applicant'],
   /** Anything about one's own account. */
   'account.self': ['applicant', 'reviewer', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -97,6 +97,17 @@ const contractSchema = new Schema(
     submittedAt: { type: Date, default: null },
     decisionDeadline: { type: String, default: null },
     expertReview: { type: Boolean, default: false },
+    /** Past its decision deadline (set by the deadline watch). */
+    overdue: { type: Boolean, default: false },
+    decision: {
+      type: new Schema(
+        { action: String, reasonCode: Number, note: String, at: Date, actorId: Schema.Types.ObjectId, actorName: String },
+        { _id: false },
+      ),
+      default: null,
+    },
+    certificateFileId: { type: String, default: null },
+    revokedAt: { type: Date, default: null },
     registrationNumber: { type: String, default: null },
     registeredAt: { type: Date, default: null },
     /** CST year of registration: the year whose turnover it counts toward. */
@@ -116,6 +127,8 @@ contractSchema.index({ status: 1, decisionDeadline: 1 });
 contractSchema.index({ registrationYear: 1, registeredAt: -1 });
 contractSchema.index({ signedYear: 1 });
 contractSchema.index({ registrationNumber: 1 });
+contractSchema.index({ 'seller.uscc': 1 });
+contractSchema.index({ contractAmountFen: 1 });
 
 export type ContractDoc = InferSchemaType<typeof contractSchema> & { _id: Types.ObjectId; createdAt: Date; updatedAt: Date };
 export const Contract = mongoose.model('Contract', contractSchema);

@@ -18,7 +18,7 @@ import { cstDate, cstIso } from '../../domain/time';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { Queues } from '../../lib/queues';
-import { transition } from '../../lib/transitions';
+import { mutateDoc, transition } from '../../lib/transitions';
 import { parseInput } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
 import { getOrganization } from '../organizations/organizations.service';
@@ -120,18 +120,19 @@ function requireApplicant(user: CurrentUser): string {
 const notEditable = (status: string) => conflict('CONTRACT_NOT_EDITABLE', 'errors.contractNotEditable', { current: { status } });
 
 /**
- * Changes the document with `change` (which sees the latest version and returns the `$set`),
- * retrying when another writer got in first. Used for edits that should not fail just
- * because something else changed the document a moment earlier.
+ * Changes the applicant's document with `change` (which sees the latest version and returns
+ * the `$set`), retrying when another writer got in first: edits should not fail just because
+ * something else changed the document a moment earlier.
  */
 async function mutate(user: CurrentUser, id: string, change: (doc: ContractRecord) => Record<string, unknown>): Promise<ContractRecord> {
-  for (let attempt = 0; attempt < 8; attempt++) {
-    const doc = await loadContract(user, id);
-    const res = await transition(Contract, doc, change(doc));
-    if (res.ok) return (await Contract.findById(id).lean()) as ContractRecord;
-    await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * (attempt + 1)));
+  await loadContract(user, id); // 404 for anyone else's
+  try {
+    return (await mutateDoc<ContractRecord>(Contract, id, change)).doc;
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    if (/too many concurrent changes/.test((err as Error).message)) throw conflict('CONTRACT_BUSY', 'errors.contractBusy');
+    throw err;
   }
-  throw conflict('CONTRACT_BUSY', 'errors.contractBusy');
 }
 
 /** The seller defaults to the applicant's own organisation. */

@@ -1,0 +1,50 @@
+/**
+ * Notifications to applicants: one document per event (`_id` is the event key, so an event
+ * notifies once), shown in the app and mailed. Mail goes to SMTP when configured, else to
+ * the local outbox that admins can read.
+ */
+import mongoose, { Schema } from 'mongoose';
+
+const notificationSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    organizationId: { type: Schema.Types.ObjectId, required: true },
+    contractId: { type: Schema.Types.ObjectId, default: null },
+    kind: { type: String, required: true },
+    subject: { type: String, required: true },
+    subjectEn: { type: String, required: true },
+    body: { type: String, required: true },
+    bodyEn: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    readBy: { type: [Schema.Types.ObjectId], default: [] },
+    email: {
+      type: new Schema(
+        { status: { type: String, default: 'pending' }, to: { type: [String], default: [] }, sentAt: Date, via: String, error: String },
+        { _id: false },
+      ),
+      default: () => ({ status: 'pending' }),
+    },
+    version: { type: Number, default: 0 },
+  },
+  { versionKey: false },
+);
+notificationSchema.index({ organizationId: 1, createdAt: -1 });
+notificationSchema.index({ 'email.status': 1, createdAt: 1 });
+
+export const Notification = mongoose.model('Notification', notificationSchema);
+
+const outboxSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    to: { type: [String], required: true },
+    from: { type: String, required: true },
+    subject: { type: String, required: true },
+    text: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+outboxSchema.index({ createdAt: -1 });
+
+/** Mail that would have been sent, when no SMTP server is configured. */
+export const OutboxMail = mongoose.model('OutboxMail', outboxSchema);

@@ -1,0 +1,140 @@
+/**
+ * The registration certificate (技术合同登记证明): a one-page PDF with the registration
+ * number, parties, type, both amounts in figures and in capital numerals, the registration
+ * date, the agency, and a QR code linking to the public verification page. Rendered by the
+ * certificates worker (or on demand when the stored file is missing), kept in GridFS.
+ */
+import fs from 'node:fs';
+import PDFDocument from 'pdfkit';
+import QRCode from 'qrcode';
+import { toChineseCapital } from '../../domain/capital-numerals';
+import { CONTRACT_SUBTYPES, CONTRACT_TYPES } from '../../domain/codes';
+import { formatYuanGrouped } from '../../domain/money';
+import { cstDate } from '../../domain/time';
+import { enqueue, type Queues } from '../../lib/queues';
+import { mutateDoc } from '../../lib/transitions';
+import { deletePdf, readPdf, storePdf } from '../contracts/attachments.store';
+import { Contract, type ContractDoc } from '../contracts/contract.model';
+
+/** Debian's fonts-wqy-zenhei (installed by scripts/ensure-deps.sh and the Dockerfile). */
+export const CJK_FONT = { path: process.env.CERT_FONT_PATH ?? '/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc', family: 'WenQuanYiZenHei' };
+
+export interface CertificateData {
+  registrationNumber: string;
+  title: string;
+  type: string;
+  subtype: string | null;
+  sellerName: string;
+  buyerNames: string[];
+  contractAmountFen: number;
+  technicalAmountFen: number;
+  registeredAt: Date;
+  agencyName: string;
+  verifyUrl: string;
+}
+
+export const verifyUrlFor = (publicUrl: string, registrationNumber: string) => `${publicUrl}/verify/${registrationNumber}`;
+
+export function certificateData(doc: ContractDoc, agencyName: string, publicUrl: string): CertificateData {
+  if (!doc.registrationNumber || !doc.registeredAt) throw new Error(`contract ${doc._id} is not registered`);
+  return {
+    registrationNumber: doc.registrationNumber,
+    title: doc.title ?? '',
+    type: doc.type ?? '',
+    subtype: doc.subtype ?? null,
+    sellerName: doc.seller?.name ?? '',
+    buyerNames: (doc.buyers ?? []).map((b) => b.name ?? ''),
+    contractAmountFen: doc.contractAmountFen ?? 0,
+    technicalAmountFen: doc.technicalAmountFen ?? 0,
+    registeredAt: doc.registeredAt,
+    agencyName,
+    verifyUrl: verifyUrlFor(publicUrl, doc.registrationNumber),
+  };
+}
+
+export async function renderCertificate(d: CertificateData): Promise<Buffer> {
+  if (!fs.existsSync(CJK_FONT.path)) throw new Error(`CJK font missing at ${CJK_FONT.path}: install fonts-wqy-zenhei`);
+  const qr = await QRCode.toBuffer(d.verifyUrl, { type: 'png', margin: 1, width: 240, errorCorrectionLevel: 'M' });
+  const doc = new PDFDocument({ size: 'A4', margin: 56, info: { Title: `技术合同登记证明 ${d.registrationNumber}`, Author: d.agencyName } });
+  const chunks: Buffer[] = [];
+  doc.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<Buffer>((resolve, reject) => {
+    doc.on('end', () => resolve(Buffer.concat(chunks)));
+    doc.on('error', reject);
+  });
+  doc.registerFont('cjk', CJK_FONT.path, CJK_FONT.family);
+  doc.font('cjk');
+
+  const width = doc.page.width - 112;
+  doc.rect(40, 40, doc.page.width - 80, doc.page.height - 80).lineWidth(2).strokeColor('#0b5cad').stroke();
+  doc.fillColor('#1b2430').fontSize(26).text('技术合同登记证明', 56, 80, { width, align: 'center' });
+  doc.fontSize(11).fillColor('#566173').text('Technology Contract Registration Certificate', { width, align: 'center' });
+  doc.moveDown(1.5);
+  doc.fontSize(13).fillColor('#1b2430').text(`登记编号：${d.registrationNumber}`, { width, align: 'center' });
+  doc.moveDown(1.5);
+
+  const typeLabel = CONTRACT_TYPES[d.type as keyof typeof CONTRACT_TYPES]?.zh ?? d.type;
+  const subs = CONTRACT_SUBTYPES[d.type as keyof typeof CONTRACT_SUBTYPES] as Record<string, { zh: string }> | undefined;
+  const subtypeLabel = d.subtype && subs?.[d.subtype] ? `（${subs[d.subtype].zh}）` : '';
+  const rows: [string, string][] = [
+    ['合同名称', d.title],
+    ['合同类别', `${typeLabel}${subtypeLabel}`],
+    ['卖方', d.sellerName],
+    ['买方', d.buyerNames.join('；')],
+    ['合同成交额', `人民币 ${formatYuanGrouped(d.contractAmountFen)} 元（大写：${toChineseCapital(d.contractAmountFen)}）`],
+    ['技术交易额', `人民币 ${formatYuanGrouped(d.technicalAmountFen)} 元（大写：${toChineseCapital(d.technicalAmountFen)}）`],
+    ['登记日期', cstDate(d.registeredAt)],
+    ['登记机构', d.agencyName],
+  ];
+  const labelWidth = 90;
+  for (const [label, value] of rows) {
+    const y = doc.y;
+    doc.fontSize(12).fillColor('#566173').text(label, 70, y, { width: labelWidth });
+    doc.fillColor('#1b2430').text(value, 70 + labelWidth, y, { width: width - labelWidth - 28 });
+    doc.moveDown(0.8);
+  }
+  doc.moveDown(1);
+  doc.fontSize(11).fillColor('#1b2430').text('经审核，上述技术合同符合《技术合同认定登记管理办法》的规定，准予登记。', 70, doc.y, { width: width - 28 });
+  const qrY = Math.max(doc.y + 24, 560);
+  doc.image(qr, 70, qrY, { width: 110 });
+  doc.fontSize(9).fillColor('#566173').text('扫码或访问以下地址核验本证明：', 195, qrY + 10, { width: width - 150 });
+  doc.text(d.verifyUrl, 195, doc.y + 4, { width: width - 150 });
+  doc.fontSize(14).fillColor('#1b2430').text(d.agencyName, 56, qrY + 150, { width, align: 'right' });
+  doc.fontSize(11).text(cstDate(d.registeredAt), 56, doc.y + 4, { width, align: 'right' });
+  doc.end();
+  return done;
+}
+
+/**
+ * The stored certificate of a registered contract, rendering and storing it when it is
+ * missing. Safe to run twice or concurrently: one file ends up referenced; extras are removed.
+ */
+export async function ensureCertificate(contractId: string, agencyName: string, publicUrl: string): Promise<{ fileId: string; rendered: boolean }> {
+  const doc = (await Contract.findById(contractId).lean()) as ContractDoc | null;
+  if (!doc) throw new Error(`contract ${contractId} not found`);
+  if (doc.status !== 'registered' && doc.status !== 'revoked') throw new Error(`contract ${contractId} is ${doc.status}, not registered`);
+  if (doc.certificateFileId) {
+    const exists = await readPdf(doc.certificateFileId).then(
+      (b) => b.length > 0,
+      () => false,
+    );
+    if (exists) return { fileId: doc.certificateFileId, rendered: false };
+  }
+  const pdf = await renderCertificate(certificateData(doc, agencyName, publicUrl));
+  const fileId = await storePdf(pdf, `certificate-${doc.registrationNumber}.pdf`, { contractId, kind: 'certificate' });
+  const stale = doc.certificateFileId;
+  const { doc: after } = await mutateDoc<ContractDoc>(Contract, contractId, (d) => (d.certificateFileId && d.certificateFileId !== stale ? null : { certificateFileId: fileId }));
+  if (after.certificateFileId !== fileId) {
+    // Another renderer stored its file first: keep that one.
+    await deletePdf(fileId);
+    return { fileId: after.certificateFileId!, rendered: false };
+  }
+  return { fileId, rendered: true };
+}
+
+/** Queues the certificate of every registered contract that has none yet. */
+export async function requeueMissingCertificates(queues: Queues): Promise<number> {
+  const missing = await Contract.find({ status: 'registered', certificateFileId: null }).select({ _id: 1 }).lean();
+  for (const c of missing) await enqueue(queues, 'certificates', 'render', { contractId: String(c._id) }, `cert-${c._id}`);
+  return missing.length;
+}
