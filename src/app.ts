@@ -22,6 +22,10 @@ import { LoginLimiter } from './modules/accounts/login-limiter';
 import { contractsApi } from './modules/contracts/contracts.api';
 import { contractsPages } from './modules/contracts/contracts.pages';
 import { reviewApi } from './modules/review/review.api';
+import { adminPages } from './modules/admin/admin.pages';
+import { notificationsPages } from './modules/notifications/notifications.pages';
+import { certificatesPublic } from './modules/public/certificates';
+import { reviewPages } from './modules/review/review.pages';
 import { organizationsApi } from './modules/organizations/organizations.api';
 import { organizationsPages } from './modules/organizations/organizations.pages';
 
@@ -84,6 +88,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(accountsPages(pass, limiter));
   app.use(organizationsPages());
   app.use(contractsPages(deps));
+  app.use(reviewPages(deps));
+  app.use(notificationsPages());
+  app.use(adminPages(deps));
+  app.use(certificatesPublic());
 
   app.use(notFoundHandler());
   app.use(errorHandler(logger));

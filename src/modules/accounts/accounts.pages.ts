@@ -14,7 +14,7 @@ import type { LoginLimiter } from './login-limiter';
 /** Where each role starts after signing in. */
 export function landingPath(user: CurrentUser): string {
   if (user.mustChangePassword) return '/account/password';
-  return user.role === 'applicant' ? '/contracts' : '/admin/organizations';
+  return user.role === 'applicant' ? '/contracts' : '/review';
 }
 
 /** Signs the user into the session; passport regenerates the session id first. */

@@ -1,0 +1,81 @@
+/** Admin pages: the audit log (search, CSV), the mail outbox, overdue filings, the queue dashboard. */
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { stringify } from 'csv-stringify';
+import { Router } from 'express';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { AppDeps } from '../../lib/deps';
+import { AppError } from '../../lib/errors';
+import { authorize } from '../../lib/http/authorize';
+import { auditCsvRows, searchAudit } from '../audit/audit.service';
+import { listOutbox } from '../notifications/notifications.service';
+import { listOverdue } from '../review/review.service';
+import { listWorkers } from '../system/heartbeat.service';
+
+export const QUEUE_DASHBOARD_PATH = '/admin/queues';
+
+export function adminPages(deps: AppDeps): Router {
+  const router = Router();
+  const admin = authorize('bureau.admin');
+
+  /** GET /admin/audit: every bureau action and bureau sign-in, searchable. */
+  router.get('/admin/audit', admin, async (req, res) => {
+    let result;
+    let filterError = false;
+    try {
+      result = await searchAudit(req.query);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.kind !== 'VALIDATION_FAILED') throw err;
+      filterError = true;
+      result = await searchAudit({});
+    }
+    const q = result.query;
+    res.render('admin/audit', {
+      items: result.items,
+      total: result.total,
+      page: result.page,
+      pages: Math.max(1, Math.ceil(result.total / result.pageSize)),
+      query: { action: q.action ?? '', actor: q.actor ?? '', from: q.from ?? '', to: q.to ?? '' },
+      filterError,
+    });
+  });
+
+  /** GET /admin/audit.csv: the same search as CSV with Chinese headers (UTF-8 with BOM, for Excel). */
+  router.get('/admin/audit.csv', admin, async (req, res) => {
+    const rows = auditCsvRows(req.query);
+    const first = await rows.next(); // validates the query before any byte is sent
+    res.set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="audit-log.csv"', 'Cache-Control': 'no-store' });
+    res.write('\uFEFF');
+    await pipeline(
+      Readable.from((async function* () {
+        if (!first.done) yield first.value;
+        yield* rows;
+      })()),
+      stringify(),
+      res,
+    );
+  });
+
+  /** GET /admin/outbox: mail kept locally because no SMTP server is configured. */
+  router.get('/admin/outbox', admin, async (_req, res) => {
+    res.render('admin/outbox', { mails: await listOutbox(), smtp: Boolean(deps.config.smtpUrl) });
+  });
+
+  /** GET /admin/overdue: open filings past their decision deadline, and the workers' heartbeat. */
+  router.get('/admin/overdue', admin, async (_req, res) => {
+    res.render('admin/overdue', { items: (await listOverdue()).map((c) => ({ ...c, id: String(c._id) })), workers: await listWorkers() });
+  });
+
+  // The BullMQ dashboard, for admins only.
+  const board = new ExpressAdapter();
+  board.setBasePath(QUEUE_DASHBOARD_PATH);
+  createBullBoard({
+    queues: [deps.queues.maintenance, deps.queues.verification, deps.queues.certificates, deps.queues.notifications].map((q) => new BullMQAdapter(q)),
+    serverAdapter: board,
+  });
+  router.use(QUEUE_DASHBOARD_PATH, admin, board.getRouter());
+
+  return router;
+}

@@ -1,0 +1,60 @@
+/** Public verification of a registration certificate (the QR code's target). No contact data. */
+import { Router } from 'express';
+import { formatYuan, formatYuanGrouped } from '../../domain/money';
+import { cstDate, cstIso } from '../../domain/time';
+import { notFound } from '../../lib/errors';
+import { Contract } from '../contracts/contract.model';
+
+export async function findCertificate(registrationNumber: string) {
+  if (!/^\d{16}$/.test(registrationNumber)) return null;
+  const doc = await Contract.findOne({ registrationNumber, status: { $in: ['registered', 'revoked'] } })
+    .select({ registrationNumber: 1, status: 1, title: 1, 'seller.name': 1, 'buyers.name': 1, contractAmountFen: 1, technicalAmountFen: 1, registeredAt: 1 })
+    .lean();
+  if (!doc) return null;
+  return {
+    registrationNumber: doc.registrationNumber!,
+    status: doc.status as 'registered' | 'revoked',
+    title: doc.title ?? '',
+    sellerName: doc.seller?.name ?? '',
+    buyerNames: (doc.buyers ?? []).map((b) => b.name ?? ''),
+    contractAmountFen: doc.contractAmountFen ?? 0,
+    technicalAmountFen: doc.technicalAmountFen ?? 0,
+    registeredAt: doc.registeredAt!,
+  };
+}
+
+export function certificatesPublic(): Router {
+  const router = Router();
+
+  /** GET /api/v1/public/certificates/{registrationNumber}: valid or revoked; 404 unknown. */
+  router.get('/api/v1/public/certificates/:number', async (req, res) => {
+    const c = await findCertificate(req.params.number);
+    if (!c) throw notFound();
+    res.set('Cache-Control', 'public, max-age=60').json({
+      registrationNumber: c.registrationNumber,
+      status: c.status,
+      title: c.title,
+      sellerName: c.sellerName,
+      buyerNames: c.buyerNames,
+      contractAmount: formatYuan(c.contractAmountFen),
+      technicalAmount: formatYuan(c.technicalAmountFen),
+      registeredAt: cstIso(c.registeredAt),
+    });
+  });
+
+  /** GET /verify/:number: the public verification page. */
+  router.get('/verify/:number', async (req, res) => {
+    const c = await findCertificate(req.params.number);
+    res.status(c ? 200 : 404).render('public/verify', {
+      number: req.params.number,
+      cert: c && {
+        ...c,
+        contractAmountText: formatYuanGrouped(c.contractAmountFen),
+        technicalAmountText: formatYuanGrouped(c.technicalAmountFen),
+        registeredOn: cstDate(c.registeredAt),
+      },
+    });
+  });
+
+  return router;
+}

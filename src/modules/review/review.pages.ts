@@ -1,0 +1,84 @@
+/** The bureau's pages: the review queue and the review of one filing, with its decisions. */
+import { Router, type Response } from 'express';
+import type { TFunction } from 'i18next';
+import { codeOptions, CONTRACT_TYPES } from '../../domain/codes';
+import { formatYuanGrouped } from '../../domain/money';
+import type { AppDeps } from '../../lib/deps';
+import { AppError } from '../../lib/errors';
+import { authorize, requireUser } from '../../lib/http/authorize';
+import { translate } from '../../lib/http/errors';
+import { flash, pickFields } from '../../lib/http/forms';
+import { contractView } from '../contracts/contracts.pages';
+import { loadContract } from '../contracts/contracts.service';
+import { reviewDeps } from './review.api';
+import { approveContract, listReviewQueue, REFUSAL_REASONS, refuseContract, returnContract, revokeContract } from './review.service';
+
+const t = (res: Response) => res.locals.t as TFunction;
+
+export function reviewPages(deps: AppDeps): Router {
+  const router = Router();
+  const rd = reviewDeps(deps);
+  const reviewing = authorize('contracts.review');
+
+  /** GET /review: the queue, sorted by deadline, filterable. */
+  router.get('/review', reviewing, async (req, res) => {
+    const lang = res.locals.lang as string;
+    let result;
+    let filterError: string | null = null;
+    try {
+      result = await listReviewQueue(req.query);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.kind !== 'VALIDATION_FAILED') throw err;
+      filterError = translate(t(res), err.details[0]?.message ?? err.messageKey);
+      result = await listReviewQueue({});
+    }
+    const q = result.query;
+    res.render('review/queue', {
+      items: result.items.map((c) => ({
+        ...c,
+        id: String(c._id),
+        typeLabel: codeOptions(CONTRACT_TYPES, lang).find((o) => o.value === c.type)?.label ?? '',
+        amountText: typeof c.contractAmountFen === 'number' ? formatYuanGrouped(c.contractAmountFen) : '',
+        errors: (c.findings ?? []).filter((f) => f.severity === 'error').length,
+        warnings: (c.findings ?? []).filter((f) => f.severity === 'warning').length,
+      })),
+      total: result.total,
+      page: result.page,
+      pages: Math.max(1, Math.ceil(result.total / result.pageSize)),
+      query: { status: q.status, type: q.type ?? '', deadline: q.deadline ?? '', findings: q.findings ?? '', minAmount: q.minAmount ?? '', maxAmount: q.maxAmount ?? '', q: q.q ?? '' },
+      types: codeOptions(CONTRACT_TYPES, lang),
+      filterError,
+    });
+  });
+
+  /** GET /review/:id: the filing beside its PDF, with findings, history and the decision forms. */
+  router.get('/review/:id', reviewing, async (req, res) => {
+    const doc = await loadContract(requireUser(res), req.params.id as string);
+    res.render('review/show', { contract: contractView(doc, res.locals.lang as string), reasons: REFUSAL_REASONS });
+  });
+
+  const decision = (name: string, run: (id: string, body: Record<string, string>, res: Response, ip?: string) => Promise<unknown>) =>
+    async (req: import('express').Request, res: Response) => {
+      const id = req.params.id as string;
+      try {
+        await run(id, pickFields(req.body, ['note', 'reason', 'reasonCode']), res, req.ip);
+        flash(req, 'success', t(res)(`review.done_${name}`));
+      } catch (err) {
+        if (!(err instanceof AppError) || !['CONFLICT', 'VALIDATION_FAILED'].includes(err.kind)) throw err;
+        const detail = err.details[0];
+        flash(req, 'error', translate(t(res), detail ? detail.message : err.messageKey, detail?.params));
+      }
+      res.redirect(303, `/review/${id}`);
+    };
+
+  /** POST /review/:id/approve */
+  router.post('/review/:id/approve', reviewing, decision('approve', (id, b, res, ip) => approveContract(rd, requireUser(res), id, { note: b.note || undefined }, ip)));
+  /** POST /review/:id/return */
+  router.post('/review/:id/return', reviewing, decision('return', (id, b, res, ip) => returnContract(rd, requireUser(res), id, { reason: b.reason }, ip)));
+  /** POST /review/:id/refuse */
+  router.post('/review/:id/refuse', reviewing, decision('refuse', (id, b, res, ip) => refuseContract(rd, requireUser(res), id, { reasonCode: b.reasonCode, note: b.note || undefined }, ip)));
+  /** POST /review/:id/revoke (admins) */
+  router.post('/review/:id/revoke', authorize('contracts.revoke'), decision('revoke', (id, b, res, ip) => revokeContract(rd, requireUser(res), id, { reason: b.reason }, ip)));
+
+  return router;
+}
