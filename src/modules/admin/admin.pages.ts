@@ -75,7 +75,15 @@ export function adminPages(deps: AppDeps): Router {
     queues: [deps.queues.maintenance, deps.queues.verification, deps.queues.certificates, deps.queues.notifications].map((q) => new BullMQAdapter(q)),
     serverAdapter: board,
   });
-  router.use(QUEUE_DASHBOARD_PATH, admin, board.getRouter());
+  // bull-board's UI sets inline styles (and asks for web fonts, which stay blocked: no CDN).
+  const dashboardCsp: import('express').RequestHandler = (_req, res, next) => {
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'self'; form-action 'self'",
+    );
+    next();
+  };
+  router.use(QUEUE_DASHBOARD_PATH, admin, dashboardCsp, board.getRouter());
 
   return router;
 }
