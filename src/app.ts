@@ -25,7 +25,9 @@ import { reviewApi } from './modules/review/review.api';
 import { adminPages } from './modules/admin/admin.pages';
 import { notificationsPages } from './modules/notifications/notifications.pages';
 import { certificatesPublic } from './modules/public/certificates';
+import { publicRoutes } from './modules/public/public.routes';
 import { reviewPages } from './modules/review/review.pages';
+import { statsPages } from './modules/stats/stats.pages';
 import { organizationsApi } from './modules/organizations/organizations.api';
 import { organizationsPages } from './modules/organizations/organizations.pages';
 
@@ -39,6 +41,9 @@ const flashMessages: RequestHandler = (req, res, next) => {
   }
   next();
 };
+
+// The package's exports map hides dist/, so find it beside the package's main file.
+const chartJsPath = path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js');
 
 export function createApp(deps: AppDeps): Express {
   const { config, logger } = deps;
@@ -58,6 +63,11 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestLogger(logger));
   app.use(securityHeaders({ hsts: config.secureCookies }));
+  // Chart.js comes from its npm package, never a CDN.
+  app.get('/static/vendor/chart.umd.min.js', (_req, res) => {
+    res.set('Cache-Control', config.isProduction ? 'public, max-age=604800' : 'no-cache');
+    res.sendFile(chartJsPath);
+  });
   app.use('/static', express.static(path.join(viewsDir(), 'static'), { maxAge: config.isProduction ? '7d' : 0, index: false }));
   app.use(healthRouter(deps));
   app.use('/api/v1', healthRouter(deps));
@@ -84,6 +94,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', contractsApi(deps));
   app.use('/api/v1', reviewApi(deps));
 
+  app.use(publicRoutes(deps));
   app.use(homeRouter(deps));
   app.use(accountsPages(pass, limiter));
   app.use(organizationsPages());
@@ -91,6 +102,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(reviewPages(deps));
   app.use(notificationsPages());
   app.use(adminPages(deps));
+  app.use(statsPages(deps));
   app.use(certificatesPublic());
 
   app.use(notFoundHandler());

@@ -8,3 +8,4 @@ import './lib/transitions';
 import './modules/contracts/contract.model';
 import './modules/review/registration.model';
 import './modules/notifications/notification.model';
+import './modules/turnover/turnover.model';

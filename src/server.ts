@@ -11,6 +11,7 @@ import { createLogger } from './lib/logger';
 import { createQueues } from './lib/queues';
 import { connectRedis, createFailFastRedis } from './lib/redis';
 import { ensureBootstrapAdmin } from './modules/accounts/bootstrap';
+import { TurnoverHub } from './modules/turnover/live';
 import './models';
 
 async function main(): Promise<void> {
@@ -47,7 +48,10 @@ async function main(): Promise<void> {
   } else if (admin.created) {
     logger.info({ email: admin.email }, 'bootstrap admin created');
   }
-  const app = createApp({ config, logger, redis, queues });
+  const turnover = new TurnoverHub(redis, { prefix: config.queuePrefix, targetFen: config.turnoverTargetFen, logger });
+  await turnover.start();
+  lifecycle.onStop('turnover streams', () => turnover.close());
+  const app = createApp({ config, logger, redis, queues, turnover });
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

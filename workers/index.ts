@@ -14,6 +14,7 @@ import { createMailer } from '../src/modules/notifications/notifications.service
 import { certificateProcessor } from './processors/certificates';
 import { maintenanceProcessor } from './processors/maintenance';
 import { notificationProcessor } from './processors/notifications';
+import { turnoverProcessor } from './processors/turnover';
 import { verificationProcessor } from './processors/verification';
 
 export interface WorkerDeps {
@@ -42,12 +43,13 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     startedAt: new Date(),
   };
   const { config } = deps;
-  const review = { queues: deps.queues, logger: deps.logger, config };
+  const review = { queues: deps.queues, logger: deps.logger, config, redis: deps.connection };
   const processors: Record<QueueName, Processor> = {
     [QUEUES.maintenance]: maintenanceProcessor(identity, deps.queues, review),
     [QUEUES.verification]: verificationProcessor(config.agency.code, config.worker.faultVerifyDelayMs),
     [QUEUES.certificates]: certificateProcessor(config.agency.nameZh, config.publicUrl),
     [QUEUES.notifications]: notificationProcessor(createMailer(config)),
+    [QUEUES.turnover]: turnoverProcessor(deps.connection, config),
   };
   identity.queues = Object.keys(processors);
   const workers = (Object.keys(processors) as QueueName[]).map((name) => {
@@ -80,5 +82,6 @@ export async function scheduleRepeatingJobs(queues: Queues): Promise<void> {
   await queues.maintenance.upsertJobScheduler('housekeeping', { every: 3600_000 }, { name: 'housekeeping', data: {} });
   await queues.maintenance.upsertJobScheduler('requeue-submitted', { every: 60_000 }, { name: 'requeue-submitted', data: {} });
   await queues.maintenance.upsertJobScheduler('complete-decisions', { every: 60_000 }, { name: 'complete-decisions', data: {} });
+  await queues.turnover.upsertJobScheduler('reconcile', { pattern: '0 30 2 * * *', tz: 'Asia/Shanghai' }, { name: 'reconcile', data: { trigger: 'schedule', actorEmail: null } });
   await queues.maintenance.upsertJobScheduler('deadline-watch', { pattern: '0 5 * * * *', tz: 'Asia/Shanghai' }, { name: 'deadline-watch', data: {} });
 }

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config';
 import type { Logger } from './logger';
 import type { Queues } from './queues';
+import type { TurnoverHub } from '../modules/turnover/live';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -11,5 +12,7 @@ export interface AppDeps {
   /** Fail-fast Redis connection for requests, sessions and producers. */
   redis: Redis;
   queues: Queues;
+  /** The live turnover figure (subscribed by the entry point; see modules/turnover/live.ts). */
+  turnover: TurnoverHub;
   i18n?: i18n;
 }

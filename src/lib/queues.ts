@@ -11,12 +11,19 @@ export const QUEUES = {
   verification: 'contract-verification',
   certificates: 'certificates',
   notifications: 'notifications',
+  turnover: 'turnover',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 /** Payload of each job, by queue and job name. */
 export interface JobPayloads {
+  turnover: {
+    /** Applies a year's pending ledger entries and publishes the live figure. */
+    apply: { year: number };
+    /** Recomputes all tallies from the registered contracts and corrects differences. */
+    reconcile: { trigger: string; actorEmail: string | null };
+  };
   certificates: {
     /** Renders (or re-renders) a registered contract's certificate into GridFS. */
     render: { contractId: string };
@@ -59,6 +66,7 @@ export function createQueues(connection: Redis, prefix: string): Queues {
     verification: make(QUEUES.verification),
     certificates: make(QUEUES.certificates),
     notifications: make(QUEUES.notifications),
+    turnover: make(QUEUES.turnover),
   };
   return {
     ...queues,

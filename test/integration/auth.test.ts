@@ -148,7 +148,7 @@ async function startTestAppOnSameServices(over: Partial<Config> = {}) {
   await connectRedis(redis);
   const config = { ...t.config, ...over };
   const queues = createQueues(redis, config.queuePrefix);
-  const app = createApp({ config, logger: testLogger, redis, queues });
+  const app = createApp({ config, logger: testLogger, redis, queues, turnover: t.turnover });
   return {
     app,
     async closeRedisOnly() {

@@ -10,6 +10,7 @@ import { connectDatabase, disconnectDatabase, ensureIndexes } from '../../src/li
 import { createLogger } from '../../src/lib/logger';
 import { createQueues } from '../../src/lib/queues';
 import { connectRedis, createFailFastRedis } from '../../src/lib/redis';
+import { TurnoverHub } from '../../src/modules/turnover/live';
 import { mongoUriFor } from '../../scripts/local-services';
 import '../../src/models';
 
@@ -45,13 +46,17 @@ export async function startTestApp(overrides: Record<string, string> = {}) {
   const redis = createFailFastRedis(config.redisUrl, testLogger, 'test-web');
   await connectRedis(redis);
   const queues = createQueues(redis, config.queuePrefix);
-  const app = createApp({ config, logger: testLogger, redis, queues });
+  const turnover = new TurnoverHub(redis, { prefix: config.queuePrefix, targetFen: config.turnoverTargetFen, logger: testLogger });
+  await turnover.start();
+  const app = createApp({ config, logger: testLogger, redis, queues, turnover });
   return {
     app,
     config,
     redis,
     queues,
+    turnover,
     async close() {
+      await turnover.close();
       await queues.close();
       redis.disconnect();
       await mongoose.connection.dropDatabase().catch(() => undefined);

@@ -22,6 +22,8 @@ export const POLICIES = {
   'contracts.read': ['applicant', 'reviewer', 'admin'],
   /** Work the review queue: register, return, refuse. */
   'contracts.review': ['reviewer', 'admin'],
+  /** Read and export the statistics. */
+  'stats.read': ['reviewer', 'admin'],
   /** Revoke a registration. */
   'contracts.revoke': ['admin'],
   /** Read and export the audit log, the outbox, overdue lists and the queue dashboard. */

@@ -1,7 +1,6 @@
-/** The public homepage and the language switch. */
+/** The language switch. */
 import { Router } from 'express';
 import type { AppDeps } from '../../lib/deps';
-import { formatYuanGrouped } from '../../domain/money';
 import { isLanguage } from '../../i18n';
 import { AppError } from '../../lib/errors';
 
@@ -12,10 +11,6 @@ export function safeLocalPath(value: unknown, fallback = '/'): string {
 
 export function homeRouter(deps: AppDeps): Router {
   const router = Router();
-  /** GET /: the public homepage. */
-  router.get('/', (_req, res) => {
-    res.render('home/index', { target: formatYuanGrouped(deps.config.turnoverTargetFen) });
-  });
   /** GET /lang/:lng?next=/path: switches the interface language and goes back. */
   router.get('/lang/:lng', (req, res) => {
     const { lng } = req.params;

@@ -12,7 +12,7 @@ import { ensureCertificate } from './certificate';
 import { approveContract, listReviewQueue, refuseContract, returnContract, revokeContract, type ReviewDeps } from './review.service';
 
 export function reviewDeps(deps: AppDeps): ReviewDeps {
-  return { queues: deps.queues, logger: deps.logger, config: deps.config };
+  return { queues: deps.queues, logger: deps.logger, config: deps.config, redis: deps.redis };
 }
 
 export function reviewApi(deps: AppDeps): Router {

@@ -26,12 +26,16 @@ import { inspectPdf, readPdf } from '../contracts/attachments.store';
 import { Contract, type ContractDoc, type ContractStatus } from '../contracts/contract.model';
 import { fieldsOf } from '../contracts/contracts.service';
 import { notify } from '../notifications/notifications.service';
+import { tallyAfterDecision } from '../turnover/turnover.service';
 import { allocateRegistrationNumber } from './registration-numbers';
+import type { Redis } from 'ioredis';
 
 export interface ReviewDeps {
   queues: Queues | null;
   logger: Logger;
-  config: Pick<Config, 'agency' | 'publicUrl'>;
+  config: Pick<Config, 'agency' | 'publicUrl' | 'queuePrefix' | 'turnoverTargetFen'>;
+  /** For publishing the live turnover figure at once. */
+  redis?: Redis;
 }
 
 const SYSTEM = { id: null, name: '系统自动核查' };
@@ -213,6 +217,18 @@ async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string,
     },
     deps.logger,
   );
+  if (kind === 'registered' || kind === 'revoked') {
+    try {
+      await tallyAfterDecision(
+        { queues: deps.queues, logger: deps.logger, redis: deps.redis, prefix: deps.config.queuePrefix, agencyCode: deps.config.agency.code, targetFen: deps.config.turnoverTargetFen },
+        kind,
+        doc,
+      );
+    } catch (err) {
+      // The decision stands; the tally job or the reconciliation catches up.
+      deps.logger.warn({ contractId: id, err: (err as Error).message }, 'turnover not updated at once');
+    }
+  }
   if (kind === 'registered' && deps.queues) {
     try {
       await enqueue(deps.queues, 'certificates', 'render', { contractId: id }, `cert-${id}`);

@@ -1,0 +1,142 @@
+/** What the public sees: the live turnover (page, API, stream) and the register of registered contracts. */
+import { Router } from 'express';
+import { z } from 'zod';
+import { codeOptions, CONTRACT_TYPE_CODES, CONTRACT_TYPES, keysOf, TECHNICAL_FIELDS } from '../../domain/codes';
+import { formatYuan, formatYuanGrouped } from '../../domain/money';
+import { cstDate, cstIso, cstYear } from '../../domain/time';
+import type { AppDeps } from '../../lib/deps';
+import { AppError } from '../../lib/errors';
+import { parseInput } from '../../lib/validation';
+import { Contract, type ContractDoc } from '../contracts/contract.model';
+import type { TurnoverPayload } from '../turnover/turnover.service';
+
+const yearQuery = z.object({ year: z.coerce.number().int().min(2000).max(2200).optional() });
+
+export const registerQuerySchema = z.object({
+  q: z.string().trim().max(100).optional(),
+  year: z.coerce.number().int().min(2000).max(2200).optional().or(z.literal('').transform(() => undefined)),
+  type: z.enum(CONTRACT_TYPE_CODES).optional().or(z.literal('').transform(() => undefined)),
+  field: z.enum(keysOf(TECHNICAL_FIELDS)).optional().or(z.literal('').transform(() => undefined)),
+  page: z.coerce.number().int().min(1).max(10_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** Registered contracts only, newest first, with no contact data of anyone. */
+export async function searchRegister(rawQuery: unknown) {
+  const q = parseInput(registerQuerySchema, rawQuery);
+  const filter: Record<string, unknown> = { status: 'registered' };
+  if (q.year) filter.registrationYear = q.year;
+  if (q.type) filter.type = q.type;
+  if (q.field) filter.technicalField = q.field;
+  if (q.q) filter.searchText = { $regex: q.q.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&') };
+  const fields = { registrationNumber: 1, title: 1, type: 1, subtype: 1, 'seller.name': 1, 'buyers.name': 1, contractAmountFen: 1, technicalAmountFen: 1, technicalField: 1, registeredAt: 1 };
+  const [items, total] = await Promise.all([
+    Contract.find(filter).sort({ registeredAt: -1, _id: -1 }).skip((q.page - 1) * q.pageSize).limit(q.pageSize).select(fields).lean(),
+    Contract.countDocuments(filter),
+  ]);
+  return { items: items as ContractDoc[], total, page: q.page, pageSize: q.pageSize, query: q };
+}
+
+export const registerItem = (c: ContractDoc) => ({
+  registrationNumber: c.registrationNumber,
+  title: c.title ?? '',
+  type: c.type ?? null,
+  subtype: c.subtype ?? null,
+  sellerName: c.seller?.name ?? '',
+  buyerNames: (c.buyers ?? []).map((b) => b.name ?? ''),
+  contractAmount: formatYuan(c.contractAmountFen ?? 0),
+  technicalAmount: formatYuan(c.technicalAmountFen ?? 0),
+  technicalField: c.technicalField ?? null,
+  registeredAt: c.registeredAt ? cstIso(c.registeredAt) : null,
+});
+
+/** Shares for the homepage: of the target reached, of the CST year elapsed, and a straight-line projection. */
+export function homeFigures(p: TurnoverPayload, targetFen: number, now = new Date()) {
+  const year = p.year;
+  const start = Date.parse(`${year}-01-01T00:00:00+08:00`);
+  const end = Date.parse(`${year + 1}-01-01T00:00:00+08:00`);
+  const elapsed = year === cstYear(now) ? Math.min(1, Math.max(0, (now.getTime() - start) / (end - start))) : year < cstYear(now) ? 1 : 0;
+  const contractFen = Math.round(Number(p.contractAmount) * 100);
+  const projectedFen = elapsed > 0.02 ? Math.round(contractFen / elapsed) : null;
+  return {
+    progressPct: Math.min(100, p.progress * 100),
+    progressText: (p.progress * 100).toFixed(2),
+    elapsedPct: elapsed * 100,
+    elapsedText: (elapsed * 100).toFixed(1),
+    contractText: formatYuanGrouped(contractFen),
+    technicalText: formatYuanGrouped(Math.round(Number(p.technicalAmount) * 100)),
+    targetText: formatYuanGrouped(targetFen),
+    projectionText: projectedFen === null ? null : formatYuanGrouped(projectedFen),
+    onTrack: projectedFen !== null && projectedFen >= targetFen,
+  };
+}
+
+export function publicRoutes(deps: AppDeps): Router {
+  const router = Router();
+  const { config } = deps;
+
+  /** GET /: the live counter of this year's turnover against the target. */
+  router.get('/', async (_req, res) => {
+    const payload = await deps.turnover.current(cstYear(new Date()));
+    const lang = res.locals.lang as string;
+    const typeLabels = Object.fromEntries(codeOptions(CONTRACT_TYPES, lang).map((o) => [o.value, o.label]));
+    const fieldLabels = Object.fromEntries(codeOptions(TECHNICAL_FIELDS, lang).map((o) => [o.value, o.label]));
+    res.set('Cache-Control', 'no-cache');
+    res.render('home/index', { payload, figures: homeFigures(payload, config.turnoverTargetFen), typeLabels, fieldLabels, today: cstDate(new Date()) });
+  });
+
+  /** GET /api/v1/public/turnover?year=YYYY (default: the current CST year). */
+  router.get('/api/v1/public/turnover', async (req, res) => {
+    const { year } = parseInput(yearQuery, req.query);
+    const payload = await deps.turnover.current(year ?? cstYear(new Date()));
+    res.set('Cache-Control', 'public, max-age=5').json(payload);
+  });
+
+  /** GET /api/v1/public/turnover/stream: Server-Sent Events, event "turnover" at once and on every change. */
+  router.get('/api/v1/public/turnover/stream', async (req, res) => {
+    const { year } = parseInput(yearQuery, req.query);
+    await deps.turnover.attach(res, year ?? cstYear(new Date()));
+  });
+
+  /** GET /api/v1/public/register?q=&year=&type=&field=&page=&pageSize= */
+  router.get('/api/v1/public/register', async (req, res) => {
+    const { items, total, page, pageSize } = await searchRegister(req.query);
+    res.set('Cache-Control', 'public, max-age=30').json({ items: items.map(registerItem), page, pageSize, total });
+  });
+
+  /** GET /register: the public register page. */
+  router.get('/register', async (req, res) => {
+    const lang = res.locals.lang as string;
+    let result;
+    let filterError = false;
+    try {
+      result = await searchRegister(req.query);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.kind !== 'VALIDATION_FAILED') throw err;
+      filterError = true;
+      result = await searchRegister({});
+    }
+    const q = result.query;
+    const thisYear = cstYear(new Date());
+    res.render('public/register', {
+      items: result.items.map((c) => ({
+        ...registerItem(c),
+        contractText: formatYuanGrouped(c.contractAmountFen ?? 0),
+        technicalText: formatYuanGrouped(c.technicalAmountFen ?? 0),
+        typeLabel: codeOptions(CONTRACT_TYPES, lang).find((o) => o.value === c.type)?.label ?? '',
+        fieldLabel: codeOptions(TECHNICAL_FIELDS, lang).find((o) => o.value === c.technicalField)?.label ?? '',
+        registeredOn: c.registeredAt ? cstDate(c.registeredAt) : '',
+      })),
+      total: result.total,
+      page: result.page,
+      pages: Math.max(1, Math.ceil(result.total / result.pageSize)),
+      query: { q: q.q ?? '', year: q.year ?? '', type: q.type ?? '', field: q.field ?? '' },
+      types: codeOptions(CONTRACT_TYPES, lang),
+      fields: codeOptions(TECHNICAL_FIELDS, lang),
+      years: Array.from({ length: 6 }, (_, i) => thisYear - i),
+      filterError,
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,77 @@
+// The live homepage: figures and charts follow the turnover stream (Server-Sent Events).
+// Without JavaScript the page still shows every figure, with tables instead of charts.
+(function () {
+  'use strict';
+  var root = document.querySelector('[data-turnover]');
+  if (!root) return;
+  var labels = JSON.parse(document.getElementById('home-labels').textContent);
+  var year = Number(root.getAttribute('data-year'));
+  var charts = {};
+
+  function group(amount) {
+    var parts = String(amount).split('.');
+    return parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ',') + '.' + (parts[1] || '00');
+  }
+  function fen(amount) {
+    var parts = String(amount).split('.');
+    return Number(parts[0]) * 100 + Number((parts[1] || '0').padEnd(2, '0'));
+  }
+  function setField(name, value) {
+    document.querySelectorAll('[data-field="' + name + '"]').forEach(function (el) { el.textContent = value; });
+  }
+
+  function update(p) {
+    setField('contractAmount', group(p.contractAmount));
+    setField('technicalAmount', group(p.technicalAmount));
+    setField('contracts', String(p.contracts));
+    setField('progress', (p.progress * 100).toFixed(2));
+    if (p.updatedAt) setField('updatedAt', p.updatedAt.replace('T', ' ').slice(0, 19));
+    var bar = document.querySelector('[data-bar="progress"]');
+    if (bar) bar.value = Math.min(100, p.progress * 100);
+    var elapsed = Number(document.querySelector('[data-bar="elapsed"]').value) / 100;
+    if (elapsed > 0.02) setField('projection', group(((Math.round(fen(p.contractAmount) / elapsed)) / 100).toFixed(2)));
+    drawCharts(p);
+  }
+
+  function series(record, names) {
+    var keys = Object.keys(record);
+    return { labels: keys.map(function (k) { return names[k] || k; }), values: keys.map(function (k) { return fen(record[k].contractAmount) / 100; }) };
+  }
+
+  function drawCharts(p) {
+    if (!window.Chart) return;
+    var month = { labels: p.byMonth.map(function (m) { return Number(m.month) + labels.months; }), values: p.byMonth.map(function (m) { return fen(m.contractAmount) / 100; }) };
+    var sets = { 'chart-month': ['bar', month], 'chart-type': ['doughnut', series(p.byType, labels.types)], 'chart-field': ['bar', series(p.byField, labels.fields)] };
+    Object.keys(sets).forEach(function (id) {
+      var kind = sets[id][0];
+      var data = sets[id][1];
+      if (charts[id]) {
+        charts[id].data.labels = data.labels;
+        charts[id].data.datasets[0].data = data.values;
+        charts[id].update();
+        return;
+      }
+      var canvas = document.getElementById(id);
+      if (!canvas) return;
+      charts[id] = new window.Chart(canvas, {
+        type: kind,
+        data: { labels: data.labels, datasets: [{ label: labels.amount, data: data.values, backgroundColor: ['#0b5cad', '#c8102e', '#1d7a3a', '#d08c00', '#6b3fa0', '#00838f', '#8d6e63', '#546e7a', '#ad1457', '#2e7d32', '#f57c00'] }] },
+        options: { responsive: true, maintainAspectRatio: false, animation: false, indexAxis: id === 'chart-field' ? 'y' : 'x', plugins: { legend: { display: kind === 'doughnut' } } },
+      });
+    });
+  }
+
+  var status = document.querySelector('[data-live-status]');
+  function connect() {
+    if (!window.EventSource) return;
+    var source = new EventSource('/api/v1/public/turnover/stream?year=' + year);
+    source.addEventListener('turnover', function (e) {
+      try { update(JSON.parse(e.data)); } catch (err) { /* ignore a bad message */ }
+    });
+    source.onopen = function () { if (status) { status.textContent = labels.liveOn; root.setAttribute('data-live', 'on'); } };
+    source.onerror = function () { if (status) { status.textContent = labels.liveOff; root.setAttribute('data-live', 'off'); } };
+  }
+  window.addEventListener('load', function () {
+    connect();
+  });
+})();
