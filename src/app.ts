@@ -25,7 +25,7 @@ import { reviewApi } from './modules/review/review.api';
 import { adminPages } from './modules/admin/admin.pages';
 import { notificationsPages } from './modules/notifications/notifications.pages';
 import { certificatesPublic } from './modules/public/certificates';
-import { publicRoutes } from './modules/public/public.routes';
+import { publicFastRoutes, publicRoutes } from './modules/public/public.routes';
 import { reviewPages } from './modules/review/review.pages';
 import { statsPages } from './modules/stats/stats.pages';
 import { organizationsApi } from './modules/organizations/organizations.api';
@@ -74,14 +74,16 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(cookieParser());
   app.use(languageMiddleware(i18n));
-  app.use(express.json({ limit: '256kb' }));
-  // Nested form fields (buyers[0][name]) need qs, but never deep: `depth` bounds the nesting.
-  const formOptions = { extended: true, limit: '256kb', parameterLimit: 500, depth: 4 };
-  app.use(express.urlencoded(formOptions));
   app.use((req, res, next) => {
     res.locals.currentPath = req.originalUrl;
     next();
   });
+  // What the public crowd hits comes before sessions and body parsing.
+  app.use(publicFastRoutes(deps));
+  app.use(express.json({ limit: '256kb' }));
+  // Nested form fields (buyers[0][name]) need qs, but never deep: `depth` bounds the nesting.
+  const formOptions = { extended: true, limit: '256kb', parameterLimit: 500, depth: 4 };
+  app.use(express.urlencoded(formOptions));
 
   const pass = configurePassport();
   const limiter = new LoginLimiter(deps.redis, config.loginLimits, config.queuePrefix);

@@ -1,5 +1,6 @@
 /** What the public sees: the live turnover (page, API, stream) and the register of registered contracts. */
-import { Router } from 'express';
+import { createHash } from 'node:crypto';
+import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { codeOptions, CONTRACT_TYPE_CODES, CONTRACT_TYPES, keysOf, TECHNICAL_FIELDS } from '../../domain/codes';
 import { formatYuan, formatYuanGrouped } from '../../domain/money';
@@ -9,6 +10,7 @@ import { AppError } from '../../lib/errors';
 import { parseInput } from '../../lib/validation';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 import type { TurnoverPayload } from '../turnover/turnover.service';
+import { SESSION_COOKIE } from '../accounts/auth.middleware';
 
 const yearQuery = z.object({ year: z.coerce.number().int().min(2000).max(2200).optional() });
 
@@ -71,31 +73,87 @@ export function homeFigures(p: TurnoverPayload, targetFen: number, now = new Dat
   };
 }
 
-export function publicRoutes(deps: AppDeps): Router {
+/**
+ * The routes a crowd hits: mounted before sessions and body parsing, so an anonymous visitor
+ * costs no session work. The homepage HTML is rendered once per language and figure (and at
+ * most once a minute, for the share of the year elapsed); the turnover JSON once per figure.
+ */
+export function publicFastRoutes(deps: AppDeps): Router {
   const router = Router();
   const { config } = deps;
+  const pages = new Map<string, { key: string; html: Buffer; etag: string }>();
+  const json = new WeakMap<TurnoverPayload, { buf: Buffer; etag: string }>();
+
+  const homeLocals = (res: Response, payload: TurnoverPayload) => {
+    const lang = res.locals.lang as string;
+    return {
+      payload,
+      figures: homeFigures(payload, config.turnoverTargetFen),
+      typeLabels: Object.fromEntries(codeOptions(CONTRACT_TYPES, lang).map((o) => [o.value, o.label])),
+      fieldLabels: Object.fromEntries(codeOptions(TECHNICAL_FIELDS, lang).map((o) => [o.value, o.label])),
+    };
+  };
 
   /** GET /: the live counter of this year's turnover against the target. */
-  router.get('/', async (_req, res) => {
+  router.get('/', async (req, res, next) => {
+    // Signed-in people get the page with their navigation, rendered for them (below).
+    if (req.headers.cookie?.includes(`${SESSION_COOKIE}=`)) return next();
     const payload = await deps.turnover.current(cstYear(new Date()));
     const lang = res.locals.lang as string;
-    const typeLabels = Object.fromEntries(codeOptions(CONTRACT_TYPES, lang).map((o) => [o.value, o.label]));
-    const fieldLabels = Object.fromEntries(codeOptions(TECHNICAL_FIELDS, lang).map((o) => [o.value, o.label]));
-    res.set('Cache-Control', 'no-cache');
-    res.render('home/index', { payload, figures: homeFigures(payload, config.turnoverTargetFen), typeLabels, fieldLabels, today: cstDate(new Date()) });
+    const key = `${payload.updatedAt}|${payload.contracts}|${payload.contractAmount}|${Math.floor(Date.now() / 60_000)}`;
+    let page = pages.get(lang);
+    if (page?.key !== key) {
+      const html = await new Promise<string>((resolve, reject) =>
+        res.render('home/index', { ...homeLocals(res, payload), currentPath: '/' }, (err, out) => (err ? reject(err) : resolve(out))),
+      );
+      // Kept as bytes with its ETag, so serving it hashes and encodes nothing.
+      page = { key, html: Buffer.from(html), etag: `"${createHash('sha1').update(html).digest('base64url')}"` };
+      pages.set(lang, page);
+    }
+    res.set({ 'Cache-Control': 'no-cache', ETag: page.etag, 'Content-Type': 'text/html; charset=utf-8' });
+    if (req.fresh) return res.status(304).end();
+    res.send(page.html);
   });
 
   /** GET /api/v1/public/turnover?year=YYYY (default: the current CST year). */
   router.get('/api/v1/public/turnover', async (req, res) => {
     const { year } = parseInput(yearQuery, req.query);
     const payload = await deps.turnover.current(year ?? cstYear(new Date()));
-    res.set('Cache-Control', 'public, max-age=5').json(payload);
+    let out = json.get(payload);
+    if (!out) {
+      const body = JSON.stringify(payload);
+      out = { buf: Buffer.from(body), etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+      json.set(payload, out);
+    }
+    res.set({ 'Cache-Control': 'public, max-age=5', ETag: out.etag });
+    if (req.fresh) return res.status(304).end();
+    res.type('json').send(out.buf);
   });
 
   /** GET /api/v1/public/turnover/stream: Server-Sent Events, event "turnover" at once and on every change. */
   router.get('/api/v1/public/turnover/stream', async (req, res) => {
     const { year } = parseInput(yearQuery, req.query);
     await deps.turnover.attach(res, year ?? cstYear(new Date()));
+  });
+
+  return router;
+}
+
+export function publicRoutes(deps: AppDeps): Router {
+  const router = Router();
+  const { config } = deps;
+
+  /** GET /: the homepage for signed-in people (anonymous visitors were served above). */
+  router.get('/', async (_req, res) => {
+    const payload = await deps.turnover.current(cstYear(new Date()));
+    const lang = res.locals.lang as string;
+    res.set('Cache-Control', 'no-cache');
+    res.render('home/index', {
+      payload,
+      figures: homeFigures(payload, config.turnoverTargetFen),
+      typeLabels: Object.fromEntries(codeOptions(CONTRACT_TYPES, lang).map((o) => [o.value, o.label])),
+      fieldLabels: Object.fromEntries(codeOptions(TECHNICAL_FIELDS, lang).map((o) => [o.value, o.label])),
+    });
   });
 
   /** GET /api/v1/public/register?q=&year=&type=&field=&page=&pageSize= */
