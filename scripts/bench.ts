@@ -18,11 +18,12 @@ import autocannon from 'autocannon';
 import mongoose from 'mongoose';
 import { freePort, mongoUriFor, projectRoot, startFerretDB, startRedis, type ManagedService } from './local-services';
 import { USCC_ALPHABET, usccCheckCharacter } from '../src/domain/uscc';
-import { factOf, applyFact, emptyTally, type TallyFact, type YearTally } from '../src/domain/tally';
+import { factOf, applyFact, emptyTally, encodeFact, type TallyFact, type YearTally } from '../src/domain/tally';
 import { cstYear } from '../src/domain/time';
 import { Contract } from '../src/modules/contracts/contract.model';
 import { TallyEntry, YearTallyDoc } from '../src/modules/turnover/turnover.model';
 import { reconcile } from '../src/modules/turnover/turnover.service';
+import { ContractNumber, Registration } from '../src/modules/review/registration.model';
 
 const root = projectRoot();
 const which = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['throughput', 'sse', 'reconcile']);
@@ -228,7 +229,7 @@ async function main() {
     if (which.has('reconcile')) {
       const n = Number(process.env.BENCH_CONTRACTS ?? 100_000);
       await mongoose.connect(mongoUriFor(ferret.url, 'bench-reconcile'));
-      for (const m of [Contract, TallyEntry, YearTallyDoc]) await m.createCollection().catch(() => undefined);
+      for (const m of [Contract, TallyEntry, YearTallyDoc, Registration, ContractNumber]) await m.createCollection().catch(() => undefined);
       await TallyEntry.createIndexes();
       log(`\nGenerating ${n} registered contracts with their ledger entries…`);
       const t0 = Date.now();
@@ -241,6 +242,8 @@ async function main() {
       for (let i = 0; i < n; i += batch) {
         const contracts = [];
         const entries = [];
+      const regs = [];
+      const numbers = [];
         for (let k = i; k < Math.min(n, i + batch); k++) {
           const _id = new mongoose.Types.ObjectId();
           const registeredAt = new Date(Date.UTC(year - (k % 3), k % 12, 1 + (k % 27), 3));
@@ -254,22 +257,30 @@ async function main() {
             history: [{ at: registeredAt, action: 'created' }, { at: registeredAt, action: 'submitted' }, { at: registeredAt, action: 'verified' }, { at: registeredAt, action: 'registered' }],
           };
           contracts.push(c);
+          const y = cstYear(registeredAt);
+          const serial = (seqs.get(-y) ?? 0) + 1;
+          seqs.set(-y, serial);
+          regs.push({ _id: `${y}-${String(serial).padStart(6, '0')}`, year: y, serial, number: `${y}630100${String(serial).padStart(6, '0')}`, contractId: String(_id), at: registeredAt, revokedAt: null });
           const fact: TallyFact = factOf(c, '630100');
           const seq = (seqs.get(fact.year) ?? 0) + 1;
           seqs.set(fact.year, seq);
-          entries.push({ _id: `${fact.year}-${String(seq).padStart(9, '0')}`, year: fact.year, seq, eventKey: `registered:${_id}`, contractId: String(_id), sign: 1, fact, at: registeredAt });
+          entries.push({ _id: `${fact.year}-${String(seq).padStart(9, '0')}`, e: `registered:${_id}`, s: 1, f: encodeFact(fact) });
+          numbers.push({ _id: String(_id), number: `${fact.year}630100${String(seq).padStart(6, '0')}`, registrationId: `${fact.year}-${String(seq).padStart(6, '0')}`, at: registeredAt, revokedAt: null });
           tallies.set(fact.year, applyFact(tallies.get(fact.year) ?? emptyTally(fact.year), fact, 1));
         }
         await Contract.collection.insertMany(contracts, { ordered: false });
         await TallyEntry.collection.insertMany(entries as never[], { ordered: false });
+        await Registration.collection.insertMany(regs as never[], { ordered: false });
+        await ContractNumber.collection.insertMany(numbers as never[], { ordered: false });
       }
       for (const [y, tally] of tallies) {
+        if (y < 0) continue;
         await YearTallyDoc.collection.insertOne({ _id: `turnover-${y}`, year: y, version: 0, appliedSeq: seqs.get(y)!, tally, updatedAt: new Date() } as never);
       }
       log(`generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       const start = Date.now();
       const run = await reconcile({ prefix: 'bench', targetFen: 100_000_000_000, agencyCode: '630100' }, 'bench');
-      log(`\nReconciliation of ${run.contracts} registered contracts: ${((Date.now() - start) / 1000).toFixed(2)} s (corrected ${run.corrected.length} years, ${run.missingEntries} missing entries, ${run.unresolved.length} unresolved)`);
+      log(`\nReconciliation of ${run.contracts} registered contracts: ${((Date.now() - start) / 1000).toFixed(2)} s (corrected ${run.corrected.length} years, ${run.missingEntries} missing entries, ${run.unresolved.length} unresolved); reading: ${JSON.stringify(run.timings)}`);
       await mongoose.disconnect();
     }
   } finally {

@@ -127,3 +127,46 @@ export function diffTallies(stored: YearTally, expected: YearTally): string[] {
   }
   return out;
 }
+
+/** The same as applyFact, changing `t` in place (for summing many facts quickly). */
+export function addInPlace(t: YearTally, f: TallyFact, sign: 1 | -1): void {
+  const bump = (a: Amounts) => {
+    a.count += sign;
+    a.contractFen += sign * f.contractFen;
+    a.technicalFen += sign * f.technicalFen;
+  };
+  bump(t.totals);
+  const keys: Record<Dimension, string> = { month: f.month, ...f.keys };
+  for (const d of DIMENSIONS) {
+    const k = keys[d];
+    const a = (t.by[d][k] ??= zero());
+    bump(a);
+    if (a.count === 0 && a.contractFen === 0 && a.technicalFen === 0) delete t.by[d][k];
+  }
+  if (f.large) bump(t.large);
+  if (f.buyerInArea) bump(t.buyerSide);
+}
+
+/**
+ * A fact as one short string ("2026|03|123456|100000|transfer|…|1|0"): ledger entries are
+ * read by the hundred thousand when reconciling, and FerretDB reads a flat document about
+ * four times faster than a nested one.
+ */
+export function encodeFact(f: TallyFact): string {
+  const k = f.keys;
+  return [f.year, f.month, f.contractFen, f.technicalFen, k.type, k.field, k.nature, k.ipType, k.priorityArea, k.planSource, f.large ? 1 : 0, f.buyerInArea ? 1 : 0].join('|');
+}
+
+export function decodeFact(s: string): TallyFact {
+  const p = s.split('|');
+  if (p.length !== 12) throw new Error(`not a tally fact: ${s}`);
+  return {
+    year: Number(p[0]),
+    month: p[1],
+    contractFen: Number(p[2]),
+    technicalFen: Number(p[3]),
+    keys: { type: p[4], field: p[5], nature: p[6], ipType: p[7], priorityArea: p[8], planSource: p[9] },
+    large: p[10] === '1',
+    buyerInArea: p[11] === '1',
+  };
+}

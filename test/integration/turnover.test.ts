@@ -8,6 +8,7 @@ import { cstYear } from '../../src/domain/time';
 import { Contract } from '../../src/modules/contracts/contract.model';
 import { TallyEntry, YearTallyDoc } from '../../src/modules/turnover/turnover.model';
 import { applyPending, getTally, reconcile, recordTallyEvent, tallyId } from '../../src/modules/turnover/turnover.service';
+import { allocateRegistrationNumber } from '../../src/modules/review/registration-numbers';
 import { startTestApp, waitFor, type TestApp } from '../support/harness';
 import { csrfFrom, inReviewContract, makeBureauUser, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
 
@@ -69,6 +70,8 @@ describe('exact tallies', () => {
       organizationId: new Types.ObjectId(), createdBy: new Types.ObjectId(), status: 'registered', title: '跨年登记', type: 'service',
       contractAmountFen: 777_00, technicalAmountFen: 700_00, registeredAt: new Date('2026-12-31T16:30:00Z'), registrationYear: 2027,
     });
+    // Registered as the decision path does it: a number in its CST year, then the ledger entry.
+    expect(await allocateRegistrationNumber(2027, String(c._id), '630100', c.registeredAt!)).toMatch(/^2027630100\d{6}$/);
     const before2026 = (await getTally(2026)).tally.totals.contractFen;
     expect(await recordTallyEvent('registered', c.toObject(), '630100')).toBe(2027);
     await applyPending(2027);
@@ -89,7 +92,7 @@ describe('exact tallies', () => {
     const again = await Promise.all([applyPending(year), applyPending(year)]);
     expect(again.map((r) => r.applied)).toEqual([0, 0]);
     expect((await YearTallyDoc.findById(tallyId(year)).lean())!.tally).toEqual(stored!.tally);
-    expect(await TallyEntry.countDocuments({ contractId: id })).toBe(1);
+    expect(await TallyEntry.countDocuments({ e: `registered:${id}` })).toBe(1);
   });
 
   it('restores a corrupted tally by reconciliation and reports the difference; adds a missing ledger entry', async () => {
@@ -101,7 +104,7 @@ describe('exact tallies', () => {
     await YearTallyDoc.updateOne({ _id: tallyId(year) }, { $set: { 'tally.totals.contractFen': good.tally.totals.contractFen + 12345 } });
     const other = await inReviewContract(t.app, a.token);
     await request(t.app).post(`/api/v1/contracts/${other}/approve`).set(auth(reviewer)).send({}).expect(200);
-    await TallyEntry.deleteOne({ eventKey: `registered:${other}` });
+    await TallyEntry.deleteOne({ e: `registered:${other}` });
     const run = await reconcile(deps(), 'test');
     expect(run.corrected.find((c) => c.year === year)?.differences.join(' ')).toContain('totals.contractFen');
     expect(run.unresolved).toEqual([]);

@@ -27,7 +27,7 @@ import { Contract, type ContractDoc, type ContractStatus } from '../contracts/co
 import { fieldsOf } from '../contracts/contracts.service';
 import { notify } from '../notifications/notifications.service';
 import { tallyAfterDecision } from '../turnover/turnover.service';
-import { allocateRegistrationNumber } from './registration-numbers';
+import { allocateRegistrationNumber, markRegistrationRevoked } from './registration-numbers';
 import type { Redis } from 'ioredis';
 
 export interface ReviewDeps {
@@ -217,6 +217,7 @@ async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string,
     },
     deps.logger,
   );
+  if (kind === 'revoked') await markRegistrationRevoked(id, doc.revokedAt ? new Date(doc.revokedAt) : new Date());
   if (kind === 'registered' || kind === 'revoked') {
     try {
       await tallyAfterDecision(

@@ -10,21 +10,32 @@ import mongoose, { Schema } from 'mongoose';
 
 const ledgerSchema = new Schema(
   {
-    _id: { type: String, required: true }, // "<year>-<seq, 9 digits>"
+    _id: { type: String, required: true }, // "<year>-<seq, 9 digits>": the year and the gap-free sequence
+    e: { type: String, required: true }, // event key: "registered:<contractId>" | "revoked:<contractId>"
+    s: { type: Number, required: true, enum: [1, -1] }, // +1 adds, -1 takes back
+    f: { type: String, required: true }, // the fact, encoded by domain/tally.encodeFact
+  },
+  { versionKey: false },
+);
+ledgerSchema.index({ e: 1 }, { unique: true });
+
+export const TallyEntry = mongoose.model('TallyEntry', ledgerSchema);
+
+/**
+ * One document per ledger event, `_id` = the event key: inserted before the entry, so an
+ * event is recorded by one caller only, and found again by `_id` (no scan on FerretDB).
+ */
+const tallyKeySchema = new Schema(
+  {
+    _id: { type: String, required: true },
     year: { type: Number, required: true },
-    seq: { type: Number, required: true },
-    eventKey: { type: String, required: true }, // "registered:<contractId>" | "revoked:<contractId>"
-    contractId: { type: String, required: true },
-    sign: { type: Number, required: true, enum: [1, -1] },
-    fact: { type: Schema.Types.Mixed, required: true },
+    seq: { type: Number, default: null },
     at: { type: Date, required: true },
   },
   { versionKey: false },
 );
-ledgerSchema.index({ eventKey: 1 }, { unique: true });
-ledgerSchema.index({ year: 1, seq: 1 });
 
-export const TallyEntry = mongoose.model('TallyEntry', ledgerSchema);
+export const TallyKey = mongoose.model('TallyKey', tallyKeySchema);
 
 const tallySchema = new Schema(
   {
@@ -51,6 +62,7 @@ const reconciliationSchema = new Schema(
     years: { type: [Number], default: [] },
     missingEntries: { type: Number, default: 0 },
     corrected: { type: [new Schema({ year: Number, differences: [String] }, { _id: false })], default: [] },
+    timings: { type: Schema.Types.Mixed, default: null },
     /** Differences between the ledger and the registered contracts that remain after correcting. */
     unresolved: { type: [new Schema({ year: Number, differences: [String] }, { _id: false })], default: [] },
   },

@@ -4,14 +4,15 @@
  * registered contracts.
  */
 import type { Redis } from 'ioredis';
-import { applyFact, diffTallies, emptyTally, factOf, type TallyFact, type YearTally } from '../../domain/tally';
+import { addInPlace, applyFact, decodeFact, diffTallies, emptyTally, encodeFact, factOf, type TallyFact, type YearTally } from '../../domain/tally';
 import { formatYuan } from '../../domain/money';
 import { cstIso, cstYear } from '../../domain/time';
 import type { Logger } from '../../lib/logger';
 import { enqueue, type Queues } from '../../lib/queues';
 import { transition } from '../../lib/transitions';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
-import { ReconciliationRun, TallyEntry, YearTallyDoc } from './turnover.model';
+import { ContractNumber } from '../review/registration.model';
+import { ReconciliationRun, TallyEntry, TallyKey, YearTallyDoc } from './turnover.model';
 
 export const tallyId = (year: number) => `turnover-${year}`;
 const entryId = (year: number, seq: number) => `${year}-${String(seq).padStart(9, '0')}`;
@@ -20,30 +21,56 @@ const entryId = (year: number, seq: number) => `${year}-${String(seq).padStart(9
 // starting from it never skips a number (see registration-numbers.ts for the same idea).
 const lastSeq = new Map<number, number>();
 
+const seqOf = (entryKey: string) => Number(entryKey.slice(5));
+const yearOf = (entryKey: string) => Number(entryKey.slice(0, 4));
+
 async function highestSeq(year: number): Promise<number> {
-  const top = await TallyEntry.find({ year }).sort({ seq: -1 }).limit(1).select({ seq: 1 }).lean();
-  return top[0]?.seq ?? 0;
+  const top = await TallyEntry.find({ _id: { $regex: `^${year}-` } }).sort({ _id: -1 }).limit(1).select({ _id: 1 }).lean();
+  return top[0] ? seqOf(top[0]._id) : 0;
 }
 
-/** Appends a ledger entry once per event key; returns its year. */
-async function appendEntry(eventKey: string, contractId: string, sign: 1 | -1, fact: TallyFact, at: Date): Promise<number> {
-  const existing = await TallyEntry.findOne({ eventKey }).select({ year: 1 }).lean();
-  if (existing) return existing.year;
+/** Appends a ledger entry with the next sequence number of its year; returns the sequence. */
+async function appendEntry(eventKey: string, sign: 1 | -1, fact: TallyFact): Promise<number> {
   const year = fact.year;
   let seq = (lastSeq.get(year) ?? (await highestSeq(year))) + 1;
   for (let tries = 0; tries < 1_000_000; tries++) {
     try {
-      await TallyEntry.create({ _id: entryId(year, seq), year, seq, eventKey, contractId, sign, fact, at });
+      await TallyEntry.create({ _id: entryId(year, seq), e: eventKey, s: sign, f: encodeFact(fact) });
       lastSeq.set(year, Math.max(lastSeq.get(year) ?? 0, seq));
-      return year;
+      return seq;
     } catch (err) {
       if ((err as { code?: number }).code !== 11000) throw err;
-      if (await TallyEntry.exists({ eventKey })) return year;
+      // MongoDB names the index that refused; FerretDB does not, so now and then look.
+      if ((err as { keyPattern?: Record<string, unknown> }).keyPattern?.e || (tries > 0 && tries % 1000 === 0)) {
+        const e = await TallyEntry.findOne({ e: eventKey }).select({ _id: 1 }).lean();
+        if (e) return seqOf(e._id);
+      }
       lastSeq.set(year, Math.max(lastSeq.get(year) ?? 0, seq));
       seq += 1;
     }
   }
   throw new Error(`could not append ledger entry ${eventKey}`);
+}
+
+/** Records one ledger event, once: the event key is claimed by `_id`, then the entry appended. */
+async function recordOnce(eventKey: string, sign: 1 | -1, fact: TallyFact): Promise<void> {
+  if (await TallyKey.exists({ _id: eventKey })) return;
+  try {
+    await TallyKey.create({ _id: eventKey, year: fact.year, seq: null, at: new Date() });
+  } catch (err) {
+    if ((err as { code?: number }).code === 11000) return;
+    throw err;
+  }
+  const seq = await appendEntry(eventKey, sign, fact);
+  await TallyKey.updateOne({ _id: eventKey }, { $set: { seq } });
+}
+
+/** The fact a registration recorded, found by `_id` lookups only. */
+async function recordedFact(contractId: string): Promise<TallyFact | null> {
+  const key = await TallyKey.findById(`registered:${contractId}`).lean();
+  if (!key || key.seq === null || key.seq === undefined) return null;
+  const entry = await TallyEntry.findById(entryId(key.year, key.seq)).select({ f: 1 }).lean();
+  return entry ? decodeFact(entry.f) : null;
 }
 
 /**
@@ -53,10 +80,12 @@ async function appendEntry(eventKey: string, contractId: string, sign: 1 | -1, f
 export async function recordTallyEvent(kind: 'registered' | 'revoked', c: ContractDoc, agencyCode: string): Promise<number> {
   const id = String(c._id);
   if (!c.registeredAt) throw new Error(`contract ${id} has no registration time`);
-  const registered = await TallyEntry.findOne({ eventKey: `registered:${id}` }).lean();
-  const fact = (registered?.fact as TallyFact | undefined) ?? factOf({ ...c, registeredAt: new Date(c.registeredAt) }, agencyCode);
-  if (!registered) await appendEntry(`registered:${id}`, id, 1, fact, new Date(c.registeredAt));
-  if (kind === 'revoked') await appendEntry(`revoked:${id}`, id, -1, fact, c.revokedAt ? new Date(c.revokedAt) : new Date());
+  let fact = await recordedFact(id);
+  if (!fact) {
+    fact = factOf({ ...c, registeredAt: new Date(c.registeredAt) }, agencyCode);
+    await recordOnce(`registered:${id}`, 1, fact);
+  }
+  if (kind === 'revoked') await recordOnce(`revoked:${id}`, -1, fact);
   return fact.year;
 }
 
@@ -84,15 +113,15 @@ async function loadTallyDoc(year: number): Promise<StoredTally> {
 export async function applyPending(year: number): Promise<{ applied: number; tally: YearTally; updatedAt: Date }> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const doc = await loadTallyDoc(year);
-    const entries = await TallyEntry.find({ year, seq: { $gt: doc.appliedSeq } }).sort({ seq: 1 }).lean();
-    if (!entries.length) return { applied: 0, tally: doc.tally, updatedAt: doc.updatedAt };
+    // Pending entries are read one by one by `_id` (contiguous sequence numbers): on FerretDB
+    // any other filter scans the whole ledger.
     let tally = doc.tally;
     let seq = doc.appliedSeq;
-    for (const e of entries) {
-      // Entries are contiguous: stop at a hole (an insert still in flight) and apply it next time.
-      if (e.seq !== seq + 1) break;
-      tally = applyFact(tally, e.fact as TallyFact, e.sign as 1 | -1);
-      seq = e.seq;
+    for (let n = 0; n < 10_000; n++) {
+      const e = await TallyEntry.findById(entryId(year, seq + 1)).lean();
+      if (!e) break;
+      tally = applyFact(tally, decodeFact(e.f), e.s as 1 | -1);
+      seq += 1;
     }
     if (seq === doc.appliedSeq) return { applied: 0, tally: doc.tally, updatedAt: doc.updatedAt };
     const updatedAt = new Date();
@@ -197,51 +226,86 @@ export async function refreshYear(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'ta
 
 // ── Reconciliation ─────────────────────────────────────────────────────────────────────
 
-const FACT_FIELDS = {
-  registeredAt: 1, revokedAt: 1, status: 1, contractAmountFen: 1, technicalAmountFen: 1, type: 1, technicalField: 1,
-  ipType: 1, priorityArea: 1, planSource: 1, 'seller.nature': 1, 'buyers.regionCode': 1,
-} as const;
-
 /**
- * Recomputes every year's tally and corrects any difference, recording what it found:
- * - every registered or revoked contract must have its ledger entries (a crash between a
- *   decision and its entry leaves one missing): missing ones are added;
+ * Recomputes every year's tally and corrects any difference, recording what it found. It
+ * reads the register of registration numbers (one small document per registered contract,
+ * with its revocation) and the ledger, each once and side by side:
+ * - every registration must have its ledger entry, and every revocation its reversing entry
+ *   (a crash between a decision and its entry leaves one missing): missing ones are added;
  * - each year's stored tally must equal the sum of the ledger entries it has applied: a
- *   damaged one is replaced by that sum (computed for the very sequence it has applied, so
- *   a registration arriving meanwhile is neither lost nor counted twice);
- * - the result is checked against the registered contracts themselves.
+ *   damaged one is replaced by that sum, computed for the very sequence it has applied (so a
+ *   registration arriving meanwhile is neither lost nor counted twice);
+ * - the result is checked against the registrations themselves.
  */
 export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targetFen' | 'agencyCode'>, trigger: string, actorEmail: string | null = null) {
   const started = new Date();
-  const contracts = (await Contract.find({ status: { $in: ['registered', 'revoked'] }, registeredAt: { $ne: null } }).select(FACT_FIELDS).lean()) as ContractDoc[];
-  const keys = new Set((await TallyEntry.find().select({ eventKey: 1 }).lean()).map((e) => e.eventKey));
+  const timed = async <T>(p: Promise<T>) => {
+    const t0 = Date.now();
+    const v = await p;
+    return [v, Date.now() - t0] as const;
+  };
+  const [[numbers, registrationsMs], [rawEntries, ledgerMs], [stored]] = await Promise.all([
+    timed(ContractNumber.find({ number: { $ne: null } }).select({ _id: 1, revokedAt: 1 }).batchSize(10_000).lean()),
+    timed(TallyEntry.find().batchSize(10_000).lean()),
+    timed(YearTallyDoc.find().select({ year: 1 }).lean()),
+  ]);
+  interface Entry {
+    year: number;
+    seq: number;
+    sign: 1 | -1;
+    fact: TallyFact;
+  }
+  const byKey = new Map<string, Entry>();
+  for (const e of rawEntries) byKey.set(e.e, { year: yearOf(e._id), seq: seqOf(e._id), sign: e.s as 1 | -1, fact: decodeFact(e.f) });
   let missingEntries = 0;
-  for (const c of contracts) {
-    const id = String(c._id);
-    const needs = c.status === 'revoked' ? [`registered:${id}`, `revoked:${id}`] : [`registered:${id}`];
-    if (needs.every((k) => keys.has(k))) continue;
-    missingEntries += needs.filter((k) => !keys.has(k)).length;
-    await recordTallyEvent(c.status === 'revoked' ? 'revoked' : 'registered', c, deps.agencyCode);
+  for (const r of numbers) {
+    const needs = r.revokedAt ? [`registered:${r._id}`, `revoked:${r._id}`] : [`registered:${r._id}`];
+    const lacking = needs.filter((k) => !byKey.has(k));
+    if (!lacking.length) continue;
+    const c = (await Contract.findById(r._id).lean()) as ContractDoc | null;
+    if (!c?.registeredAt) continue;
+    missingEntries += lacking.length;
+    const fact = byKey.get(`registered:${r._id}`)?.fact ?? factOf({ ...c, registeredAt: new Date(c.registeredAt) }, deps.agencyCode);
+    for (const key of lacking) {
+      const sign = key.startsWith('revoked:') ? -1 : 1;
+      // The key may be claimed by a recorder that died before appending: append regardless.
+      await TallyKey.create({ _id: key, year: fact.year, seq: null, at: new Date() }).catch(() => undefined);
+      const seq = await appendEntry(key, sign, fact);
+      await TallyKey.updateOne({ _id: key }, { $set: { seq } });
+      byKey.set(key, { year: fact.year, seq, sign, fact });
+    }
   }
-  // What the registered contracts add up to, per year (for the final check).
-  const fromContracts = new Map<number, YearTally>();
-  for (const c of contracts) {
-    if (c.status !== 'registered') continue;
-    const fact = factOf({ ...c, registeredAt: new Date(c.registeredAt!) }, deps.agencyCode);
-    fromContracts.set(fact.year, applyFact(fromContracts.get(fact.year) ?? emptyTally(fact.year), fact, 1));
+  const entriesByYear = new Map<number, Entry[]>();
+  for (const e of byKey.values()) {
+    const list = entriesByYear.get(e.year) ?? [];
+    list.push(e);
+    entriesByYear.set(e.year, list);
   }
-  const storedYears = (await YearTallyDoc.find().select({ year: 1 }).lean()).map((d) => d.year);
-  const ledgerYears = (await TallyEntry.find().select({ year: 1 }).lean()).map((e) => e.year);
-  const years = [...new Set([...fromContracts.keys(), ...storedYears, ...ledgerYears])].sort();
+  // What the registrations add up to, per year, with the facts they recorded.
+  const fromRegistrations = new Map<number, YearTally>();
+  for (const r of numbers) {
+    if (r.revokedAt) continue;
+    const fact = byKey.get(`registered:${r._id}`)?.fact;
+    if (fact) accumulate(fromRegistrations, fact, 1);
+  }
+  const years = [...new Set([...entriesByYear.keys(), ...stored.map((d) => d.year), ...fromRegistrations.keys()])].sort();
   const corrected: { year: number; differences: string[] }[] = [];
   const unresolved: { year: number; differences: string[] }[] = [];
   for (const year of years) {
-    await applyPending(year);
     for (let attempt = 0; attempt < 20; attempt++) {
       const doc = await loadTallyDoc(year);
-      const entries = await TallyEntry.find({ year, seq: { $lte: doc.appliedSeq } }).select({ fact: 1, sign: 1 }).lean();
-      let sum = emptyTally(year);
-      for (const e of entries) sum = applyFact(sum, e.fact as TallyFact, e.sign as 1 | -1);
+      const sums = new Map<number, YearTally>();
+      let highest = 0;
+      for (const e of entriesByYear.get(year) ?? []) {
+        highest = Math.max(highest, e.seq);
+        if (e.seq <= doc.appliedSeq) accumulate(sums, e.fact, e.sign);
+      }
+      // Entries appended and applied after the scan (a registration meanwhile): read them by `_id`.
+      for (let seq = highest + 1; seq <= doc.appliedSeq; seq++) {
+        const e = await TallyEntry.findById(entryId(year, seq)).lean();
+        if (e) accumulate(sums, decodeFact(e.f), e.s as 1 | -1);
+      }
+      const sum = sums.get(year) ?? emptyTally(year);
       const differences = diffTallies(doc.tally, sum);
       if (!differences.length) break;
       if ((await transition(YearTallyDoc, doc, { tally: sum, updatedAt: new Date() })).ok) {
@@ -249,10 +313,11 @@ export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targ
         break;
       }
     }
+    await applyPending(year);
     const { tally, updatedAt } = await getTally(year);
-    const againstContracts = diffTallies(tally, fromContracts.get(year) ?? emptyTally(year));
-    // A registration still being carried out can show here for a moment; report, do not force.
-    if (againstContracts.length) unresolved.push({ year, differences: againstContracts });
+    const againstRegistrations = diffTallies(tally, fromRegistrations.get(year) ?? emptyTally(year));
+    // A registration still being carried out can show here for a moment: report, do not force.
+    if (againstRegistrations.length) unresolved.push({ year, differences: againstRegistrations });
     if (deps.redis) await publishTurnover(deps.redis, deps.prefix, turnoverPayload(tally, deps.targetFen, updatedAt));
   }
   const finishedAt = new Date();
@@ -262,13 +327,24 @@ export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targ
     ms: finishedAt.getTime() - started.getTime(),
     trigger,
     actorEmail,
-    contracts: contracts.length,
+    contracts: numbers.length,
     years,
     missingEntries,
     corrected,
     unresolved,
+    timings: { registrationsMs, ledgerMs, totalMs: finishedAt.getTime() - started.getTime() },
   });
   return run.toObject();
+}
+
+/** Adds a fact to the running sums of its year, in place (fast for large reconciliations). */
+function accumulate(sums: Map<number, YearTally>, f: TallyFact, sign: 1 | -1): void {
+  let t = sums.get(f.year);
+  if (!t) {
+    t = emptyTally(f.year);
+    sums.set(f.year, t);
+  }
+  addInPlace(t, f, sign);
 }
 
 export async function lastReconciliation() {
