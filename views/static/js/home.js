@@ -31,6 +31,30 @@
     var elapsed = Number(document.querySelector('[data-bar="elapsed"]').value) / 100;
     if (elapsed > 0.02) setField('projection', group(((Math.round(fen(p.contractAmount) / elapsed)) / 100).toFixed(2)));
     drawCharts(p);
+    fillTables(p);
+  }
+
+  // The tables under the charts follow too (they are what screen readers and no-JS see).
+  function rows(tbody, list) {
+    while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
+    list.forEach(function (cells) {
+      var tr = document.createElement('tr');
+      cells.forEach(function (c, i) {
+        var td = document.createElement('td');
+        if (i > 0) td.className = 'num';
+        td.textContent = c;
+        tr.appendChild(td);
+      });
+      tbody.appendChild(tr);
+    });
+  }
+  function fillTables(p) {
+    var t = document.querySelector('[data-table="month"] tbody');
+    if (t) rows(t, p.byMonth.map(function (m) { return [String(Number(m.month)), String(m.contracts), m.contractAmount]; }));
+    [['type', p.byType, labels.types], ['field', p.byField, labels.fields]].forEach(function (spec) {
+      var body = document.querySelector('[data-table="' + spec[0] + '"] tbody');
+      if (body) rows(body, Object.keys(spec[1]).map(function (k) { return [spec[2][k] || k, String(spec[1][k].contracts), spec[1][k].contractAmount]; }));
+    });
   }
 
   function series(record, names) {
@@ -55,7 +79,7 @@
       if (!canvas) return;
       charts[id] = new window.Chart(canvas, {
         type: kind,
-        data: { labels: data.labels, datasets: [{ label: labels.amount, data: data.values, backgroundColor: ['#0b5cad', '#c8102e', '#1d7a3a', '#d08c00', '#6b3fa0', '#00838f', '#8d6e63', '#546e7a', '#ad1457', '#2e7d32', '#f57c00'] }] },
+        data: { labels: data.labels, datasets: [{ label: labels.amount, data: data.values, backgroundColor: kind === 'doughnut' ? ['#0b5cad', '#c8102e', '#1d7a3a', '#d08c00', '#6b3fa0'] : '#0b5cad' }] },
         options: { responsive: true, maintainAspectRatio: false, animation: false, indexAxis: id === 'chart-field' ? 'y' : 'x', plugins: { legend: { display: kind === 'doughnut' } } },
       });
     });

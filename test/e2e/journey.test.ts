@@ -1,0 +1,286 @@
+/// <reference lib="dom" />
+/**
+ * The whole journey in a real browser (Debian's Chromium driven by playwright-core), against
+ * the real web and worker processes on the suite's FerretDB and Redis:
+ * an institute signs up; the bureau admin verifies it and creates a reviewer; the institute
+ * files a transfer contract with its PDF and submits; the reviewer approves; the homepage,
+ * open in a third browser context since before the approval, shows the new total without a
+ * reload; the certificate downloads and its QR target verifies. Also a returned filing,
+ * corrected and resubmitted, and a refused one. Screenshots go to test-artifacts/e2e/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { PDFDocument, StandardFonts } from 'pdf-lib';
+import { freePort, mongoUriFor } from '../../scripts/local-services';
+import { projectRoot } from '../../src/lib/paths';
+import { makeUscc, uniqueTitle } from '../support/fixtures';
+import { uniqueName, waitFor } from '../support/harness';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveChromium = fs.existsSync(CHROMIUM);
+const root = projectRoot();
+const artifacts = path.join(root, 'test-artifacts', 'e2e');
+const ADMIN = { email: 'admin@e2e.test', password: 'E2e-Bureau-Desk-2026' };
+
+if (!haveChromium) {
+  // Said plainly, so a skipped browser journey is never mistaken for a passing one.
+  process.stderr.write(`\n[e2e] SKIPPED: Chromium not found at ${CHROMIUM} (scripts/ensure-deps.sh --test installs Debian's chromium)\n\n`);
+}
+const maybe = haveChromium ? describe : describe.skip;
+
+let web: ChildProcess;
+let worker: ChildProcess;
+let base: string;
+let browser: Browser;
+let shot = 0;
+
+async function snap(page: Page, name: string) {
+  shot += 1;
+  await page.screenshot({ path: path.join(artifacts, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+function start(script: string, env: NodeJS.ProcessEnv) {
+  return spawn(process.execPath, [path.join(root, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function newContext(): Promise<BrowserContext> {
+  return browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, locale: 'zh-CN' });
+}
+
+async function signIn(page: Page, email: string, password: string) {
+  await page.goto(`${base}/login`);
+  await page.fill('#f-email', email);
+  await page.fill('#f-password', password);
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/login"] button[type=submit]')]);
+}
+
+async function makePdf(): Promise<string> {
+  const doc = await PDFDocument.create();
+  const page = doc.addPage([595, 842]);
+  page.drawText('Technology transfer contract (signed)', { x: 50, y: 780, size: 16, font: await doc.embedFont(StandardFonts.Helvetica) });
+  const file = path.join(artifacts, 'signed-contract.pdf');
+  fs.writeFileSync(file, await doc.save());
+  return file;
+}
+
+/** Fills the whole filing form for a transfer contract. */
+async function fillFiling(page: Page, title: string, amount: string, email: string) {
+  await page.fill('#f-title', title);
+  await page.fill('#f-contractNumber', uniqueName('E2E-'));
+  await page.selectOption('#f-type', 'transfer');
+  await page.selectOption('#f-subtype', 'transfer:patent');
+  await page.fill('#f-signedOn', '2026-09-01');
+  await page.fill('#f-validFrom', '2026-09-01');
+  await page.fill('#f-validTo', '2028-08-31');
+  await page.fill('[name="contractAmount"]', amount);
+  await page.fill('[name="technicalAmount"]', amount);
+  await page.fill('[name="seller[legalRepresentative]"]', '周院长');
+  await page.fill('[name="seller[contactPerson]"]', '吴老师');
+  await page.fill('[name="seller[phone]"]', '0971-6123456');
+  await page.fill('[name="seller[email]"]', email);
+  await page.fill('[name="seller[address]"]', '西宁市城中区');
+  await page.fill('[name="buyers[0][name]"]', '青海新能源装备有限公司');
+  await page.fill('[name="buyers[0][uscc]"]', makeUscc());
+  await page.selectOption('[name="buyers[0][nature]"]', '150');
+  await page.fill('[name="buyers[0][legalRepresentative]"]', '郑总');
+  await page.fill('[name="buyers[0][contactPerson]"]', '冯经理');
+  await page.fill('[name="buyers[0][phone]"]', '0971-8123456');
+  await page.fill('[name="buyers[0][address]"]', '西宁市城北区');
+  await page.selectOption('[name="buyers[0][regionProvince]"]', '630000');
+  await page.waitForFunction(() => (document.querySelector('[name="buyers[0][regionCity]"]') as HTMLSelectElement).options.length > 1);
+  await page.selectOption('[name="buyers[0][regionCity]"]', '630100');
+  await page.selectOption('#f-paymentMethod', 'lump_sum');
+  await page.selectOption('#f-technicalField', 'new_energy');
+  await page.selectOption('#f-ipType', 'invention_patent');
+  await page.selectOption('#f-socioEconomicObjective', 'energy');
+  await page.selectOption('#f-planSource', 'none');
+}
+
+maybe('the browser journey', () => {
+  beforeAll(async () => {
+    fs.mkdirSync(artifacts, { recursive: true });
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const env = {
+      NODE_ENV: 'test',
+      PORT: String(port),
+      PUBLIC_URL: base,
+      MONGODB_URI: mongoUriFor(process.env.TEST_MONGO_URL!, uniqueName('e2e_')),
+      REDIS_URL: process.env.TEST_REDIS_URL!,
+      QUEUE_PREFIX: uniqueName('e2e'),
+      SESSION_SECRET: 'e2e-session-secret-'.repeat(3),
+      SECURE_COOKIES: 'false',
+      LOG_LEVEL: 'error',
+      BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+      BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+    };
+    web = start('src/server.js', env);
+    await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok === true, 60_000, 200);
+    worker = start('workers/main.js', env);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const p of [worker, web]) p?.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+  });
+
+  it('registers a contract end to end and the homepage follows live', async () => {
+    // 1. The public homepage, open before anything is registered.
+    const publicPage = await (await newContext()).newPage();
+    await publicPage.goto(`${base}/`);
+    await publicPage.waitForSelector('[data-live="on"]', { timeout: 10_000 });
+    const before = await publicPage.textContent('.counter [data-field="contractAmount"]');
+    expect(before).toBe('0.00');
+    await snap(publicPage, 'home-before');
+
+    // 2. An institute signs up.
+    const applicant = await (await newContext()).newPage();
+    const email = `${uniqueName('inst')}@e2e.test`;
+    await applicant.goto(`${base}/signup`);
+    await applicant.fill('#f-name', '青海省新能源技术研究所');
+    await applicant.fill('#f-uscc', makeUscc());
+    await applicant.selectOption('#f-nature', '021');
+    await applicant.selectOption('#f-regionProvince', '630000');
+    await applicant.waitForFunction(() => (document.querySelector('#f-regionCity') as HTMLSelectElement).options.length > 1);
+    await applicant.selectOption('#f-regionCity', '630100');
+    await applicant.waitForFunction(() => (document.querySelector('#f-regionDistrict') as HTMLSelectElement).options.length > 1);
+    await applicant.selectOption('#f-regionDistrict', '630103');
+    await applicant.fill('#f-adminName', '钱研究员');
+    await applicant.fill('#f-adminEmail', email);
+    await applicant.fill('#f-password', 'New-Energy-Institute-9');
+    await applicant.fill('#f-passwordConfirm', 'New-Energy-Institute-9');
+    await Promise.all([applicant.waitForURL('**/organization'), applicant.click('form[action="/signup"] button:not([name])')]);
+    expect(await applicant.textContent('main')).toContain('待核验');
+    await snap(applicant, 'signed-up');
+
+    // 3. The bureau admin verifies it and creates a reviewer account.
+    const adminPage = await (await newContext()).newPage();
+    await signIn(adminPage, ADMIN.email, ADMIN.password);
+    await adminPage.goto(`${base}/admin/organizations`);
+    const card = adminPage.locator('article', { hasText: '青海省新能源技术研究所' });
+    await Promise.all([adminPage.waitForNavigation(), card.locator('button:has-text("核验通过")').click()]);
+    expect(await adminPage.textContent('main')).toContain('机构已核验通过');
+    await snap(adminPage, 'admin-verified');
+    await adminPage.goto(`${base}/admin/users`);
+    const reviewerEmail = `${uniqueName('reviewer')}@e2e.test`;
+    await adminPage.fill('#f-name', '孙审核员');
+    await adminPage.fill('#f-email', reviewerEmail);
+    await adminPage.selectOption('#f-role', 'reviewer');
+    await adminPage.fill('#f-password', 'Initial-Reviewer-77');
+    await Promise.all([adminPage.waitForNavigation(), adminPage.click('form[action="/admin/users"] button[type=submit]')]);
+    expect(await adminPage.textContent('main')).toContain(reviewerEmail);
+
+    // 4. The institute files a transfer contract with its PDF and submits it.
+    await applicant.goto(`${base}/contracts`);
+    await Promise.all([applicant.waitForURL('**/edit'), applicant.click('button:has-text("新建合同登记")')]);
+    const title = uniqueTitle();
+    await fillFiling(applicant, title, '2,468,000.50', email);
+    await Promise.all([applicant.waitForNavigation(), applicant.click('button:has-text("保存草稿")')]);
+    await applicant.setInputFiles('#f-file', await makePdf());
+    await Promise.all([applicant.waitForNavigation(), applicant.click('button:has-text("上传")')]);
+    expect(await applicant.textContent('main')).toContain('signed-contract.pdf');
+    await applicant.check('#f-declaration');
+    await snap(applicant, 'filing-ready');
+    await Promise.all([applicant.waitForNavigation(), applicant.click('button:has-text("提交登记")')]);
+    expect(await applicant.textContent('main')).toContain('已提交');
+    const contractUrl = applicant.url();
+    const contractId = contractUrl.split('/').pop()!;
+
+    // 5. The reviewer signs in (changing the initial password) and approves it.
+    const reviewer = await (await newContext()).newPage();
+    await signIn(reviewer, reviewerEmail, 'Initial-Reviewer-77');
+    expect(reviewer.url()).toContain('/account/password');
+    await reviewer.fill('#f-currentPassword', 'Initial-Reviewer-77');
+    await reviewer.fill('#f-newPassword', 'Own-Reviewer-Secret-5');
+    await reviewer.fill('#f-confirmPassword', 'Own-Reviewer-Secret-5');
+    await Promise.all([reviewer.waitForNavigation(), reviewer.click('form[action="/account/password"] button[type=submit]')]);
+    await waitFor(async () => {
+      await reviewer.goto(`${base}/review/${contractId}`);
+      return (await reviewer.textContent('.page-head .badge'))?.includes('审核中') === true;
+    }, 20_000, 300);
+    expect(await reviewer.locator('iframe.pdf-frame').count()).toBe(1);
+    await snap(reviewer, 'review-page');
+    await Promise.all([reviewer.waitForNavigation(), reviewer.click('form[action$="/approve"] button')]);
+    expect(await reviewer.textContent('main')).toContain('已准予登记');
+    const regNumber = (await reviewer.textContent('.reg-number code'))!.trim();
+    expect(regNumber).toMatch(/^\d{4}630100000001$/);
+
+    // 6. The homepage, never reloaded, shows the new total.
+    await publicPage.waitForFunction(() => document.querySelector('.counter [data-field="contractAmount"]')?.textContent === '2,468,000.50', undefined, { timeout: 5_000 });
+    expect(await publicPage.textContent('[data-field="contracts"]')).toBe('1');
+    await snap(publicPage, 'home-after-approval');
+
+    // 7. The applicant sees the registration and downloads the certificate.
+    await applicant.goto(contractUrl);
+    expect(await applicant.textContent('main')).toContain(regNumber);
+    const pdf = await applicant.request.get(`${base}/api/v1/contracts/${contractId}/certificate.pdf`);
+    expect(pdf.status()).toBe(200);
+    const bytes = await pdf.body();
+    expect(bytes.subarray(0, 5).toString()).toBe('%PDF-');
+    fs.writeFileSync(path.join(artifacts, 'certificate.pdf'), bytes);
+    // The QR code links to the verification page: the same URL is printed in the certificate.
+    const { execFileSync } = await import('node:child_process');
+    const text = execFileSync('pdftotext', [path.join(artifacts, 'certificate.pdf'), '-']).toString('utf8');
+    const verifyUrl = `${base}/verify/${regNumber}`;
+    expect(text).toContain(verifyUrl);
+    await publicPage.goto(verifyUrl);
+    expect(await publicPage.textContent('main')).toContain('有效：该技术合同已登记');
+    await snap(publicPage, 'verify-certificate');
+
+    // 8. A filing returned for correction, corrected and resubmitted; another refused.
+    const second = await fileThroughForm(applicant, email, '120,000.00');
+    const third = await fileThroughForm(applicant, email, '80,000.00');
+    for (const id of [second, third]) {
+      await waitFor(async () => {
+        await reviewer.goto(`${base}/review/${id}`);
+        return (await reviewer.textContent('.page-head .badge'))?.includes('审核中') === true;
+      }, 20_000, 300);
+    }
+    await reviewer.goto(`${base}/review/${second}`);
+    await reviewer.click('summary:has-text("退回补正")');
+    await reviewer.fill('#return-reason', '请补充专利证书编号');
+    await Promise.all([reviewer.waitForNavigation(), reviewer.click('button:has-text("确定退回")')]);
+    await applicant.goto(`${base}/notifications`);
+    expect(await applicant.textContent('main')).toContain('请补充专利证书编号');
+    await snap(applicant, 'notification-returned');
+    await applicant.goto(`${base}/contracts/${second}/edit`);
+    await applicant.fill('#f-title', uniqueTitle());
+    await applicant.check('#f-declaration');
+    await Promise.all([applicant.waitForNavigation(), applicant.click('button:has-text("提交登记")')]);
+    expect(await applicant.textContent('main')).toContain('已提交');
+
+    await reviewer.goto(`${base}/review/${third}`);
+    await reviewer.click('summary:has-text("不予登记")');
+    await reviewer.check('#reason-2');
+    await Promise.all([reviewer.waitForNavigation(), reviewer.click('button:has-text("确定不予登记")')]);
+    expect(await reviewer.textContent('main')).toContain('已作出不予登记决定');
+    await snap(reviewer, 'refused');
+    await applicant.goto(`${base}/contracts/${third}`);
+    expect(await applicant.textContent('.page-head')).toContain('不予登记');
+    // The resubmitted one is back in review.
+    await waitFor(async () => {
+      await reviewer.goto(`${base}/review/${second}`);
+      return (await reviewer.textContent('.page-head .badge'))?.includes('审核中') === true;
+    }, 20_000, 300);
+  }, 180_000);
+});
+
+/** Files a complete contract through the form (with its PDF) and submits it; returns its id. */
+async function fileThroughForm(page: Page, email: string, amount: string): Promise<string> {
+  await page.goto(`${base}/contracts`);
+  await Promise.all([page.waitForURL('**/edit'), page.click('button:has-text("新建合同登记")')]);
+  await fillFiling(page, uniqueTitle(), amount, email);
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("保存草稿")')]);
+  await page.setInputFiles('#f-file', path.join(artifacts, 'signed-contract.pdf'));
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("上传")')]);
+  await page.check('#f-declaration');
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("提交登记")')]);
+  return page.url().split('/').pop()!;
+}
