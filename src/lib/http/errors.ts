@@ -24,6 +24,10 @@ function fromParserError(err: unknown): AppError | null {
     case 'request.aborted':
       return new AppError('BAD_REQUEST', { cause: err });
   }
+  // busboy (under multer) throws plain errors for broken multipart bodies.
+  if (err instanceof Error && /Malformed (part )?header|Unexpected end of (form|multipart data)|Boundary not found|Part terminated early|Malformed urlencoded form/i.test(err.message)) {
+    return new AppError('BAD_REQUEST', { code: 'MALFORMED_MULTIPART', cause: err });
+  }
   if (e?.code === 'EBADCSRFTOKEN') return new AppError('FORBIDDEN', { code: 'CSRF_INVALID', messageKey: 'errors.csrf', cause: err });
   if (e?.code === 'LIMIT_FILE_SIZE') return new AppError('PAYLOAD_TOO_LARGE', { code: 'FILE_TOO_LARGE', cause: err });
   if (typeof e?.code === 'string' && e.code.startsWith('LIMIT_')) return new AppError('BAD_REQUEST', { code: e.code, cause: err });
