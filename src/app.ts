@@ -7,6 +7,7 @@ import cookieParser from 'cookie-parser';
 import express, { type Express, type RequestHandler } from 'express';
 import { cstDate, cstDateTime } from './domain/time';
 import { createI18n } from './i18n';
+import { KeyLimiter } from './lib/rate-limit';
 import type { AppDeps } from './lib/deps';
 import { errorHandler, notFoundHandler } from './lib/http/errors';
 import { languageMiddleware } from './lib/http/i18n';
@@ -87,19 +88,20 @@ export function createApp(deps: AppDeps): Express {
 
   const pass = configurePassport();
   const limiter = new LoginLimiter(deps.redis, config.loginLimits, config.queuePrefix);
+  const signupLimiter = new KeyLimiter(deps.redis, `${config.queuePrefix}:signup-ip`, config.signupPerIpPerHour, 3600, 'SIGN_UP_RATE_LIMITED');
   app.use(bearerAuth());
   app.use(sessionMiddlewares(config, deps.redis, pass).chain);
   app.use(flashMessages);
 
   app.use('/api/v1', accountsApi(deps, limiter));
-  app.use('/api/v1', organizationsApi());
+  app.use('/api/v1', organizationsApi(signupLimiter));
   app.use('/api/v1', contractsApi(deps));
   app.use('/api/v1', reviewApi(deps));
 
   app.use(publicRoutes(deps));
   app.use(homeRouter(deps));
   app.use(accountsPages(pass, limiter));
-  app.use(organizationsPages());
+  app.use(organizationsPages(signupLimiter));
   app.use(contractsPages(deps));
   app.use(reviewPages(deps));
   app.use(notificationsPages());

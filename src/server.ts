@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   } else if (admin.created) {
     logger.info({ email: admin.email }, 'bootstrap admin created');
   }
-  const turnover = new TurnoverHub(redis, { prefix: config.queuePrefix, targetFen: config.turnoverTargetFen, logger });
+  const turnover = new TurnoverHub(redis, { prefix: config.queuePrefix, targetFen: config.turnoverTargetFen, logger, maxClients: config.sseMaxClients });
   await turnover.start();
   lifecycle.onStop('turnover streams', () => turnover.close());
   const app = createApp({ config, logger, redis, queues, turnover });

@@ -4,11 +4,7 @@ import { ApiToken } from '../../src/modules/accounts/token.model';
 import { User } from '../../src/modules/accounts/user.model';
 import { AuditEntry } from '../../src/modules/audit/audit.model';
 import { SESSION_COOKIE } from '../../src/modules/accounts/auth.middleware';
-import type { Config } from '../../src/config';
-import { createApp } from '../../src/app';
-import { createQueues } from '../../src/lib/queues';
-import { connectRedis, createFailFastRedis } from '../../src/lib/redis';
-import { startTestApp, testLogger, uniqueName, type TestApp } from '../support/harness';
+import { secondApp, startTestApp, uniqueName, type TestApp } from '../support/harness';
 import { csrfFrom, makeBureauUser, PASSWORD, signedInAgent, signUpOrg, tokenFor } from '../support/fixtures';
 
 let t: TestApp;
@@ -119,44 +115,29 @@ describe('the sign-in rate limit', () => {
 
   it('answers 429 once an address has failed too often across accounts', async () => {
     // An app of its own (own key prefix) so this address's failures count from zero.
-    const limited = await startTestAppOnSameServices({ queuePrefix: uniqueName('ip'), loginLimits: { perAccount: 100, perIp: 8, blockSeconds: 60 } });
+    const limited = await secondApp(t, { queuePrefix: uniqueName('ip'), loginLimits: { perAccount: 100, perIp: 8, blockSeconds: 60 } });
     try {
       for (let i = 0; i < 8; i++) {
         await request(limited.app).post('/api/v1/tokens').send({ email: `victim${i}@x.test`, password: 'wrong-password-123' }).expect(401);
       }
       await request(limited.app).post('/api/v1/tokens').send({ email: 'someone-else@x.test', password: 'whatever-123456' }).expect(429);
     } finally {
-      await limited.closeRedisOnly();
+      await limited.close();
     }
   });
 
   it('holds across processes: a second app instance sees the same counters', async () => {
     const org = await signUpOrg(t.app);
-    const other = await startTestAppOnSameServices();
+    const other = await secondApp(t);
     try {
       for (let i = 0; i < 3; i++) await request(t.app).post('/api/v1/tokens').send({ email: org.email, password: 'wrong-password-123' }).expect(401);
       await request(other.app).post('/api/v1/tokens').send({ email: org.email, password: PASSWORD }).expect(429);
     } finally {
-      await other.closeRedisOnly();
+      await other.close();
     }
   });
 });
 
-/** A second app on the same database, Redis and prefix, as a second web process would be. */
-async function startTestAppOnSameServices(over: Partial<Config> = {}) {
-  const redis = createFailFastRedis(t.config.redisUrl, testLogger, 'second-web');
-  await connectRedis(redis);
-  const config = { ...t.config, ...over };
-  const queues = createQueues(redis, config.queuePrefix);
-  const app = createApp({ config, logger: testLogger, redis, queues, turnover: t.turnover });
-  return {
-    app,
-    async closeRedisOnly() {
-      await queues.close();
-      redis.disconnect();
-    },
-  };
-}
 
 describe('API tokens', () => {
   it('creates a token, uses it, and revokes it', async () => {

@@ -47,6 +47,15 @@ describe('filing a contract', () => {
     expect(patch.body.error.current).toEqual({ status: 'submitted' });
   });
 
+  it('keeps the seller the applicant\'s own verified organisation, whatever is sent', async () => {
+    const a = await verifiedApplicant(t.app);
+    const created = await request(t.app).post('/api/v1/contracts').set(auth(a.token)).send({ seller: { name: '冒名单位', uscc: '91350100M000100Y43', nature: '400', regionCode: '110108', contactPerson: '联系人' } }).expect(201);
+    expect(created.body.seller).toMatchObject({ uscc: a.uscc, nature: '021', regionCode: '630102', contactPerson: '联系人' });
+    expect(created.body.seller.name).not.toBe('冒名单位');
+    const patched = await request(t.app).patch(`/api/v1/contracts/${created.body.id}`).set(auth(a.token)).send({ seller: { name: '又一个冒名', uscc: '91350100M000100Y43' } }).expect(200);
+    expect(patched.body.seller).toMatchObject({ uscc: a.uscc, name: created.body.seller.name });
+  });
+
   it('keeps money exact at both ends of the range', async () => {
     const a = await verifiedApplicant(t.app);
     for (const [amount, technical] of [['0.01', '0.01'], ['99999999999.99', '99999999999.99'], [1234.5, 0]]) {

@@ -2,7 +2,7 @@
 import request from 'supertest';
 import { Organization } from '../../src/modules/organizations/organization.model';
 import { User } from '../../src/modules/accounts/user.model';
-import { startTestApp, type TestApp } from '../support/harness';
+import { secondApp, startTestApp, uniqueName, type TestApp } from '../support/harness';
 import { csrfFrom, makeUscc, PASSWORD, signUpBody, withWrongCheck } from '../support/fixtures';
 
 let t: TestApp;
@@ -159,6 +159,22 @@ describe('the sign-up page', () => {
     expect(await User.countDocuments({ email: 'nocsrf@x.test' })).toBe(0);
   });
 });
+
+describe('the sign-up rate limit', () => {
+  it('answers 429 once an address has signed up too often in an hour', async () => {
+    const limited = await secondApp(t, { signupPerIpPerHour: 2, queuePrefix: uniqueName('su') });
+    try {
+      await request(limited.app).post('/api/v1/organizations').send(signUpBody()).expect(201);
+      await request(limited.app).post('/api/v1/organizations').send({}).expect(422);
+      const res = await request(limited.app).post('/api/v1/organizations').send(signUpBody()).expect(429);
+      expect(res.body.error).toMatchObject({ code: 'RATE_LIMITED', reason: 'SIGN_UP_RATE_LIMITED' });
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 
 describe('GET /api/v1/regions', () => {
   it('lists provinces, then the children of a region', async () => {

@@ -33,6 +33,8 @@ export function testConfig(overrides: Record<string, string> = {}): Readonly<Con
     LOG_LEVEL: 'silent',
     BOOTSTRAP_ADMIN_EMAIL: 'admin@bureau.test',
     BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap-admin-pass',
+    // Test files sign up hundreds of organisations from one address.
+    SIGNUP_MAX_PER_IP_PER_HOUR: '100000',
     ...overrides,
   });
 }
@@ -46,7 +48,7 @@ export async function startTestApp(overrides: Record<string, string> = {}) {
   const redis = createFailFastRedis(config.redisUrl, testLogger, 'test-web');
   await connectRedis(redis);
   const queues = createQueues(redis, config.queuePrefix);
-  const turnover = new TurnoverHub(redis, { prefix: config.queuePrefix, targetFen: config.turnoverTargetFen, logger: testLogger });
+  const turnover = new TurnoverHub(redis, { prefix: config.queuePrefix, targetFen: config.turnoverTargetFen, logger: testLogger, maxClients: config.sseMaxClients });
   await turnover.start();
   const app = createApp({ config, logger: testLogger, redis, queues, turnover });
   return {
@@ -73,4 +75,20 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     await new Promise((r) => setTimeout(r, stepMs));
   }
   throw new Error(`condition not met within ${timeoutMs} ms`);
+}
+
+/** A second app on the same services (another web process, or other settings), sharing `t`'s stream hub. */
+export async function secondApp(t: TestApp, over: Partial<Config> = {}) {
+  const redis = createFailFastRedis(t.config.redisUrl, testLogger, 'second-web');
+  await connectRedis(redis);
+  const config = { ...t.config, ...over };
+  const queues = createQueues(redis, config.queuePrefix);
+  const app = createApp({ config, logger: testLogger, redis, queues, turnover: t.turnover });
+  return {
+    app,
+    async close() {
+      await queues.close();
+      redis.disconnect();
+    },
+  };
 }

@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError } from '../../lib/errors';
+import { rateLimited } from '../../lib/rate-limit';
 
 export interface LoginLimits {
   perAccount: number;
@@ -27,7 +27,7 @@ export class LoginLimiter {
     const [acct, addr] = await Promise.all([this.byAccount.get(account), this.byIp.get(ip)]);
     const blocked = [acct && acct.consumedPoints >= this.limits.perAccount ? acct : null, addr && addr.consumedPoints >= this.limits.perIp ? addr : null]
       .filter((r): r is RateLimiterRes => r !== null);
-    if (blocked.length) throw tooMany(Math.max(...blocked.map((r) => r.msBeforeNext)));
+    if (blocked.length) throw rateLimited('SIGN_IN_RATE_LIMITED', Math.max(...blocked.map((r) => r.msBeforeNext)));
   }
 
   async recordFailure(account: string, ip: string): Promise<void> {
@@ -41,9 +41,4 @@ export class LoginLimiter {
   async recordSuccess(account: string): Promise<void> {
     await this.byAccount.delete(account);
   }
-}
-
-function tooMany(msBeforeNext: number): AppError {
-  const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
-  return new AppError('RATE_LIMITED', { code: 'SIGN_IN_RATE_LIMITED', extra: { retryAfter } });
 }

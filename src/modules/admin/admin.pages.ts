@@ -2,13 +2,11 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { stringify } from 'csv-stringify';
 import { Router } from 'express';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { AppDeps } from '../../lib/deps';
 import { AppError } from '../../lib/errors';
 import { authorize } from '../../lib/http/authorize';
+import { sendCsv } from '../../lib/http/csv';
 import { auditCsvRows, searchAudit } from '../audit/audit.service';
 import { listOutbox } from '../notifications/notifications.service';
 import { listOverdue } from '../review/review.service';
@@ -46,16 +44,10 @@ export function adminPages(deps: AppDeps): Router {
   router.get('/admin/audit.csv', admin, async (req, res) => {
     const rows = auditCsvRows(req.query);
     const first = await rows.next(); // validates the query before any byte is sent
-    res.set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="audit-log.csv"', 'Cache-Control': 'no-store' });
-    res.write('\uFEFF');
-    await pipeline(
-      Readable.from((async function* () {
-        if (!first.done) yield first.value;
-        yield* rows;
-      })()),
-      stringify(),
-      res,
-    );
+    await sendCsv(res, 'audit-log.csv', (async function* () {
+      if (!first.done) yield first.value;
+      yield* rows;
+    })());
   });
 
   /** GET /admin/outbox: mail kept locally because no SMTP server is configured. */

@@ -142,6 +142,14 @@ async function sellerDefaults(organizationId: string): Promise<Party> {
   return { name: org.name, uscc: org.uscc, nature: org.nature, regionCode: org.regionCode, ...(org.address ? { address: org.address } : {}) };
 }
 
+/**
+ * The registrant is the seller (DOMAIN.md): its name, credit code, nature and region are the
+ * verified organisation's, whatever was sent. Only contact details are the applicant's to fill.
+ */
+function withOwnSeller(fields: ContractFields, own: Party): ContractFields {
+  return { ...fields, seller: { ...fields.seller, name: own.name, uscc: own.uscc, nature: own.nature, regionCode: own.regionCode } };
+}
+
 export interface SaveOptions {
   /** Values come from the filing form (grouped amounts, checkboxes). */
   forms?: boolean;
@@ -163,7 +171,8 @@ export async function createDraft(user: CurrentUser, input: unknown, opts: SaveO
   const organizationId = requireApplicant(user);
   const { values, issues } = parseContractInput(input, { forms: opts.forms });
   if (issues.length && !opts.keepInvalid) throw new AppError('VALIDATION_FAILED', { details: issues });
-  const fields = mergeFields({ seller: await sellerDefaults(organizationId) }, values);
+  const own = await sellerDefaults(organizationId);
+  const fields = withOwnSeller(mergeFields({ seller: own }, values), own);
   const doc = await Contract.create({
     organizationId: new Types.ObjectId(organizationId),
     status: 'draft',
@@ -177,15 +186,16 @@ export async function createDraft(user: CurrentUser, input: unknown, opts: SaveO
 
 /** Changes a draft or returned filing: present fields replace, null clears. */
 export async function updateDraft(user: CurrentUser, id: string, input: unknown, opts: SaveOptions = {}): Promise<{ contract: ContractRecord; issues: Issue[] }> {
-  requireApplicant(user);
+  const organizationId = requireApplicant(user);
   const { values, issues } = parseContractInput(input, { forms: opts.forms });
   if (issues.length && !opts.keepInvalid) {
     await loadContract(user, id); // 404 before 422 for someone else's contract
     throw new AppError('VALIDATION_FAILED', { details: issues });
   }
+  const own = await sellerDefaults(organizationId);
   const contract = await mutate(user, id, (doc) => {
     if (!EDITABLE_STATUSES.includes(doc.status as ContractStatus)) throw notEditable(doc.status);
-    const fields = mergeFields(fieldsOf(doc), values);
+    const fields = withOwnSeller(mergeFields(fieldsOf(doc), values), own);
     // A form save replaces every field, so only its own invalid entries remain; an API
     // patch clears the entries of the fields it set.
     const keptRaw = opts.forms ? [] : (doc.draftRaw ?? []).filter((r) => !Object.keys(values).some((k) => r.path === k || String(r.path).startsWith(`${k}.`)));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { regionChildren, isRegionCode } from '../../domain/regions';
 import { notFound } from '../../lib/errors';
 import { authorize, requireUser } from '../../lib/http/authorize';
+import type { KeyLimiter } from '../../lib/rate-limit';
 import { parseInput } from '../../lib/validation';
 import { ORGANIZATION_STATUSES } from './organization.model';
 import {
@@ -20,11 +21,12 @@ import {
 
 const listQuery = z.object({ status: z.enum(ORGANIZATION_STATUSES).optional() });
 
-export function organizationsApi(): Router {
+export function organizationsApi(signupLimiter: KeyLimiter): Router {
   const router = Router();
 
   /** POST /organizations: an organisation signs up with its first member. */
   router.post('/organizations', async (req, res) => {
+    await signupLimiter.consume(req.ip ?? 'unknown');
     res.status(201).json(await signUpOrganization(req.body, req.ip));
   });
 

@@ -7,6 +7,7 @@ import { checkUscc } from '../../domain/uscc';
 import { AppError, notFound } from '../../lib/errors';
 import { authorize, currentUser, requireUser } from '../../lib/http/authorize';
 import { emptyForm, flash, isFormError, pickFields, renderFormError } from '../../lib/http/forms';
+import type { KeyLimiter } from '../../lib/rate-limit';
 import { issuesToDetails } from '../../lib/validation';
 import { landingPath, logIn } from '../accounts/accounts.pages';
 import { findActiveUser } from '../accounts/accounts.service';
@@ -43,7 +44,7 @@ function signUpLocals(lang: string, values: Record<string, string>) {
   return { natures: codeOptions(ENTITY_NATURES, lang), regions: regionChoices(values) };
 }
 
-export function organizationsPages(): Router {
+export function organizationsPages(signupLimiter: KeyLimiter): Router {
   const router = Router();
 
   /** GET /signup: the organisation sign-up form. */
@@ -69,6 +70,7 @@ export function organizationsPages(): Router {
       confirmUsccCheck: values.confirmUsccCheck,
     };
     try {
+      await signupLimiter.consume(req.ip ?? 'unknown');
       if (values.password !== values.passwordConfirm) {
         const schemaIssues = signUpSchema.safeParse(input);
         throw new AppError('VALIDATION_FAILED', {

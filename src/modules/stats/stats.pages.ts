@@ -1,10 +1,7 @@
 /** The bureau's statistics: tables by year with year-on-year change, exports, reconciliation. */
-import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
 import { Router, type Response } from 'express';
 import type { TFunction } from 'i18next';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { codeLabel, CONTRACT_TYPES, TECHNICAL_FIELDS } from '../../domain/codes';
 import { formatYuan, formatYuanGrouped } from '../../domain/money';
@@ -12,6 +9,7 @@ import { cstDate, cstYear } from '../../domain/time';
 import type { AppDeps } from '../../lib/deps';
 import { AppError } from '../../lib/errors';
 import { authorize, requireUser } from '../../lib/http/authorize';
+import { sendCsv } from '../../lib/http/csv';
 import { flash } from '../../lib/http/forms';
 import { enqueue } from '../../lib/queues';
 import { parseInput } from '../../lib/validation';
@@ -40,12 +38,6 @@ function tablesFor(res: Response, data: Awaited<ReturnType<typeof statsForYear>>
     unknown: t('stats.unknown'),
     month: (m) => (lang === 'en' ? `Month ${Number(m)}` : `${Number(m)} 月`),
   });
-}
-
-async function sendCsv(res: Response, filename: string, rows: AsyncIterable<(string | number)[]> | Iterable<(string | number)[]>) {
-  res.set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${filename}"`, 'Cache-Control': 'no-store' });
-  res.write('\uFEFF'); // Excel opens UTF-8 CSV correctly only with a BOM.
-  await pipeline(Readable.from(rows), stringify(), res);
 }
 
 async function sendXlsx(res: Response, filename: string, sheets: { name: string; rows: (string | number)[][] }[]) {

@@ -5,6 +5,7 @@
  */
 import type { Response } from 'express';
 import type { Redis } from 'ioredis';
+import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { getTally, turnoverChannel, turnoverKey, turnoverPayload, type TurnoverPayload } from './turnover.service';
 
@@ -16,7 +17,7 @@ export class TurnoverHub {
 
   constructor(
     private readonly redis: Redis,
-    private readonly opts: { prefix: string; targetFen: number; logger: Logger },
+    private readonly opts: { prefix: string; targetFen: number; logger: Logger; maxClients?: number },
   ) {}
 
   /** Subscribes (once) to the turnover channel on a connection of its own. */
@@ -77,6 +78,8 @@ export class TurnoverHub {
 
   /** Opens an SSE stream: the current figure at once, then every change. */
   async attach(res: Response, year: number): Promise<void> {
+    // Each stream holds a socket: past the cap, say "come back later" rather than fall over.
+    if (this.clients.size >= (this.opts.maxClients ?? 20_000)) throw new AppError('UNAVAILABLE', { code: 'TOO_MANY_STREAMS' });
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',

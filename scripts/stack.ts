@@ -1,0 +1,199 @@
+/**
+ * A whole registry on loopback for the benchmark, load and fault scripts: FerretDB and Redis
+ * in a temporary folder, web process(es) and a worker from dist/, and small API helpers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PDFDocument } from 'pdf-lib';
+import { freePort, mongoUriFor, projectRoot, startFerretDB, startRedis, type ManagedService } from './local-services';
+import { USCC_ALPHABET, usccCheckCharacter } from '../src/domain/uscc';
+
+export const root = projectRoot();
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const log = (s: string) => process.stdout.write(s + '\n');
+
+export const ADMIN = { email: 'admin@stack.test', password: 'Stack-Bureau-Desk-2026' };
+
+export function uscc(): string {
+  let b = '91630100';
+  while (b.length < 17) b += USCC_ALPHABET[Math.floor(Math.random() * USCC_ALPHABET.length)];
+  return b + usccCheckCharacter(b);
+}
+
+export async function waitHttp(url: string, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`${url} not ready`);
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    what: string,
+  ) {
+    super(`${what}: ${status} ${body.slice(0, 200)}`);
+  }
+}
+
+export async function api<T = any>(base: string, method: string, p: string, body?: unknown, token?: string): Promise<T> {
+  const res = await fetch(base + p, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new ApiError(res.status, text, `${method} ${p}`);
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+let pdfBytes: Buffer | null = null;
+export async function onePagePdf(): Promise<Buffer> {
+  if (!pdfBytes) {
+    const doc = await PDFDocument.create();
+    doc.addPage([595, 842]);
+    pdfBytes = Buffer.from(await doc.save());
+  }
+  return pdfBytes;
+}
+
+/** A verified organisation with an API token. */
+export async function verifiedOrganisation(base: string, adminToken: string, name: string) {
+  const email = `${Math.random().toString(36).slice(2)}@org.test`;
+  const password = 'Stack-Applicant-77';
+  const signup = await api(base, 'POST', '/api/v1/organizations', {
+    organization: { name, uscc: uscc(), nature: '021', regionCode: '630102' },
+    admin: { name: '经办人', email, password },
+  });
+  await api(base, 'POST', `/api/v1/organizations/${signup.organization.id}/verify`, {}, adminToken);
+  const token = (await api(base, 'POST', '/api/v1/tokens', { email, password })).token as string;
+  return { email, token, orgId: signup.organization.id as string };
+}
+
+/** Creates, completes, attaches and submits one filing; returns its id. */
+export async function fileContract(base: string, token: string, amountFen: number, label: string): Promise<string> {
+  const amount = (amountFen / 100).toFixed(2);
+  const c = await api(base, 'POST', '/api/v1/contracts', {
+    title: `${label} ${Math.random().toString(36).slice(2, 10)} 技术服务合同`,
+    contractNumber: label,
+    type: 'service',
+    subtype: 'general',
+    signedOn: '2026-01-05',
+    validFrom: '2026-01-05',
+    validTo: '2027-12-31',
+    contractAmount: amount,
+    technicalAmount: amount,
+    paymentMethod: 'lump_sum',
+    relatedParty: false,
+    planSource: 'none',
+    ipType: 'none',
+    technicalField: 'urban_social',
+    socioEconomicObjective: 'social',
+    buyers: [{ name: `买方${label}`, uscc: uscc(), nature: '150', regionCode: '630100', legalRepresentative: '丙', contactPerson: '丁', phone: '0971-7654321', address: '西宁' }],
+    declaration: true,
+  }, token);
+  await api(base, 'PATCH', `/api/v1/contracts/${c.id}`, { seller: { ...c.seller, legalRepresentative: '甲', contactPerson: '乙', phone: '0971-1234567', email: 'seller@org.test', address: '西宁' } }, token);
+  const form = new FormData();
+  form.append('file', new Blob([new Uint8Array(await onePagePdf())], { type: 'application/pdf' }), 'signed.pdf');
+  const up = await fetch(`${base}/api/v1/contracts/${c.id}/attachments`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  if (!up.ok) throw new ApiError(up.status, await up.text(), 'upload');
+  await api(base, 'POST', `/api/v1/contracts/${c.id}/submit`, undefined, token);
+  return c.id as string;
+}
+
+export interface Stack {
+  base: string;
+  bases: string[];
+  dir: string;
+  env: Record<string, string>;
+  ferret: ManagedService;
+  redis: ManagedService;
+  webs: ChildProcess[];
+  worker: ChildProcess;
+  mongoUri: string;
+  adminToken(): Promise<string>;
+  startWorker(extra?: Record<string, string>): ChildProcess;
+  restartRedis(): Promise<void>;
+  restartFerret(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function startNode(script: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [path.join(root, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Starts FerretDB, Redis (persistent, so queued jobs survive its restart), web processes and a worker. */
+export async function startStack(opts: { webs?: number; env?: Record<string, string> } = {}): Promise<Stack> {
+  if (!fs.existsSync(path.join(root, 'dist', 'src', 'server.js'))) throw new Error('build first: npm run build');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-stack-'));
+  let ferret = await startFerretDB({ dataDir: path.join(dir, 'ferretdb'), port: await freePort() });
+  let redis = await startRedis({ dataDir: path.join(dir, 'redis'), port: await freePort(), persistent: true });
+  const mongoUri = mongoUriFor(ferret.url, 'stack');
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    MONGODB_URI: mongoUri,
+    REDIS_URL: redis.url,
+    SESSION_SECRET: 'stack-secret-'.repeat(4),
+    LOG_LEVEL: 'error',
+    SECURE_COOKIES: 'false',
+    BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+    BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+    ...opts.env,
+  };
+  const webs: ChildProcess[] = [];
+  const bases: string[] = [];
+  for (let i = 0; i < (opts.webs ?? 1); i++) {
+    const port = await freePort();
+    webs.push(startNode('src/server.js', { ...env, PORT: String(port) }));
+    bases.push(`http://127.0.0.1:${port}`);
+    await waitHttp(`${bases[i]}/readyz`);
+  }
+  const stack: Stack = {
+    base: bases[0],
+    bases,
+    dir,
+    env,
+    ferret,
+    redis,
+    webs,
+    worker: startNode('workers/main.js', env),
+    mongoUri,
+    async adminToken() {
+      return (await api(bases[0], 'POST', '/api/v1/tokens', ADMIN)).token as string;
+    },
+    startWorker(extra = {}) {
+      stack.worker = startNode('workers/main.js', { ...env, ...extra });
+      return stack.worker;
+    },
+    async restartRedis() {
+      await redis.stop();
+      redis = await startRedis({ dataDir: path.join(dir, 'redis'), port: redis.port, persistent: true });
+      stack.redis = redis;
+    },
+    async restartFerret() {
+      await ferret.stop();
+      ferret = await startFerretDB({ dataDir: path.join(dir, 'ferretdb'), port: ferret.port });
+      stack.ferret = ferret;
+    },
+    async stop() {
+      for (const c of [stack.worker, ...webs]) c.kill('SIGTERM');
+      await sleep(1000);
+      for (const c of [stack.worker, ...webs]) if (c.exitCode === null) c.kill('SIGKILL');
+      await redis.stop();
+      await ferret.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+export const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
