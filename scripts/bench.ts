@@ -10,14 +10,12 @@
  *   npm run bench -- throughput sse  (some)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import mongoose from 'mongoose';
-import { freePort, mongoUriFor, projectRoot, startFerretDB, startRedis, type ManagedService } from './local-services';
-import { USCC_ALPHABET, usccCheckCharacter } from '../src/domain/uscc';
+import { freePort, mongoUriFor } from './local-services';
+import { api, fileContract, log, pct, root, sleep, startStack, verifiedOrganisation, waitHttp } from './stack';
 import { factOf, applyFact, emptyTally, encodeFact, type TallyFact, type YearTally } from '../src/domain/tally';
 import { cstYear } from '../src/domain/time';
 import { Contract } from '../src/modules/contracts/contract.model';
@@ -25,44 +23,7 @@ import { TallyEntry, YearTallyDoc } from '../src/modules/turnover/turnover.model
 import { reconcile } from '../src/modules/turnover/turnover.service';
 import { ContractNumber, Registration } from '../src/modules/review/registration.model';
 
-const root = projectRoot();
 const which = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['throughput', 'sse', 'reconcile']);
-const log = (s: string) => process.stdout.write(s + '\n');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function uscc(): string {
-  let b = '91630100';
-  while (b.length < 17) b += USCC_ALPHABET[Math.floor(Math.random() * USCC_ALPHABET.length)];
-  return b + usccCheckCharacter(b);
-}
-
-function startNode(script: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [path.join(root, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
-async function waitHttp(url: string, ms = 60_000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not yet
-    }
-    await sleep(200);
-  }
-  throw new Error(`${url} not ready`);
-}
-
-async function api(base: string, method: string, p: string, body?: unknown, token?: string) {
-  const res = await fetch(base + p, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text.slice(0, 200)}`);
-  return text ? JSON.parse(text) : null;
-}
 
 function cannon(url: string, seconds: number, connections: number): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
@@ -70,35 +31,15 @@ function cannon(url: string, seconds: number, connections: number): Promise<auto
   });
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 async function main() {
-  if (!fs.existsSync(path.join(root, 'dist', 'src', 'server.js'))) throw new Error('build first: npm run build');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-bench-'));
-  const services: ManagedService[] = [];
+  const stack = await startStack();
   const children: ChildProcess[] = [];
   try {
-    const ferret = await startFerretDB({ dataDir: path.join(dir, 'ferretdb'), port: await freePort() });
-    services.push(ferret);
-    const redis = await startRedis({ dataDir: path.join(dir, 'redis'), port: await freePort(), persistent: false });
-    services.push(redis);
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const env = {
-      NODE_ENV: 'production',
-      PORT: String(port),
-      MONGODB_URI: mongoUriFor(ferret.url, 'bench'),
-      REDIS_URL: redis.url,
-      SESSION_SECRET: 'bench-'.repeat(8),
-      LOG_LEVEL: 'warn',
-      SECURE_COOKIES: 'false',
-      BOOTSTRAP_ADMIN_EMAIL: 'admin@bench.test',
-      BOOTSTRAP_ADMIN_PASSWORD: 'Bench-Admin-Pass-1',
-    };
-    children.push(startNode('src/server.js', env));
-    await waitHttp(`${base}/readyz`);
-    children.push(startNode('workers/main.js', env));
-    log(`registry on ${base} (FerretDB ${ferret.url}, Redis ${redis.url}); machine: ${os.cpus().length} cores`);
+    const base = stack.base;
+    const port = Number(new URL(base).port);
+    const ferret = stack.ferret;
+    log(`registry on ${base} (FerretDB ${ferret.url}, Redis ${stack.redis.url}); machine: ${os.cpus().length} cores`);
 
     if (which.has('throughput')) {
       const barePort = await freePort();
@@ -125,35 +66,10 @@ async function main() {
       const clients = Number(process.env.BENCH_SSE_CLIENTS ?? 1000);
       const approvals = Number(process.env.BENCH_APPROVALS ?? 20);
       // An organisation, verified, with contracts waiting in review.
-      const email = `bench${Date.now()}@org.test`;
-      const signup = await api(base, 'POST', '/api/v1/organizations', {
-        organization: { name: '基准测试研究院', uscc: uscc(), nature: '021', regionCode: '630102' },
-        admin: { name: '测试', email, password: 'Bench-Applicant-1' },
-      });
-      const admin2 = (await api(base, 'POST', '/api/v1/tokens', { email: 'admin@bench.test', password: 'Bench-Admin-Pass-1' })).token;
-      await api(base, 'POST', `/api/v1/organizations/${signup.organization.id}/verify`, {}, admin2);
-      const token = (await api(base, 'POST', '/api/v1/tokens', { email, password: 'Bench-Applicant-1' })).token;
-      const { PDFDocument } = await import('pdf-lib');
-      const doc = await PDFDocument.create();
-      doc.addPage();
-      const pdf = Buffer.from(await doc.save());
+      const admin2 = await stack.adminToken();
+      const org = await verifiedOrganisation(base, admin2, '基准测试研究院');
       const ids: string[] = [];
-      for (let i = 0; i < approvals; i++) {
-        const c = await api(base, 'POST', '/api/v1/contracts', {
-          title: `基准合同${i}号${Math.random().toString(36).slice(2)}`, contractNumber: `B-${i}`, type: 'service', subtype: 'general',
-          signedOn: '2026-01-05', validFrom: '2026-01-05', validTo: '2027-01-04', contractAmount: `${1000 + i}.00`, technicalAmount: `${1000 + i}.00`,
-          paymentMethod: 'lump_sum', relatedParty: false, planSource: 'none', ipType: 'none', technicalField: 'urban_social', socioEconomicObjective: 'social',
-          buyers: [{ name: `买方${i}`, uscc: uscc(), nature: '150', regionCode: '630100', legalRepresentative: '丙', contactPerson: '丁', phone: '0971-7654321', address: '西宁' }],
-          declaration: true,
-        }, token);
-        const form = new FormData();
-        form.append('file', new Blob([pdf], { type: 'application/pdf' }), 'c.pdf');
-        const up = await fetch(`${base}/api/v1/contracts/${c.id}/attachments`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
-        if (!up.ok) throw new Error(`upload ${up.status}`);
-        await api(base, 'PATCH', `/api/v1/contracts/${c.id}`, { seller: { ...c.seller, legalRepresentative: '甲', contactPerson: '乙', phone: '0971-1234567', email, address: '西宁' } }, token);
-        await api(base, 'POST', `/api/v1/contracts/${c.id}/submit`, undefined, token);
-        ids.push(c.id);
-      }
+      for (let i = 0; i < approvals; i++) ids.push(await fileContract(base, org.token, 100_000 + i * 100, `B-${i}`));
       // The worker moves them to review.
       for (const id of ids) {
         for (let k = 0; k < 200; k++) {
@@ -285,9 +201,7 @@ async function main() {
     }
   } finally {
     for (const c of children) c.kill('SIGTERM');
-    await sleep(500);
-    for (const s of services.reverse()) await s.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await stack.stop();
   }
 }
 

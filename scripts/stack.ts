@@ -127,8 +127,20 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-function startNode(script: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [path.join(root, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+function startNode(script: string, env: Record<string, string>, logFile: string): ChildProcess {
+  const out = fs.openSync(logFile, 'a');
+  return spawn(process.execPath, [path.join(root, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+}
+
+/** The error lines the processes logged (pino level 50 and above), for the scripts' reports. */
+export function loggedErrors(dir: string): string[] {
+  const lines: string[] = [];
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.log'))) {
+    for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+      if (/"level":(50|60)/.test(line) || /^(Error|TypeError|RangeError)/.test(line)) lines.push(`${f}: ${line.slice(0, 400)}`);
+    }
+  }
+  return lines;
 }
 
 /** Starts FerretDB, Redis (persistent, so queued jobs survive its restart), web processes and a worker. */
@@ -153,7 +165,7 @@ export async function startStack(opts: { webs?: number; env?: Record<string, str
   const bases: string[] = [];
   for (let i = 0; i < (opts.webs ?? 1); i++) {
     const port = await freePort();
-    webs.push(startNode('src/server.js', { ...env, PORT: String(port) }));
+    webs.push(startNode('src/server.js', { ...env, PORT: String(port) }, path.join(dir, `web-${i}.log`)));
     bases.push(`http://127.0.0.1:${port}`);
     await waitHttp(`${bases[i]}/readyz`);
   }
@@ -165,13 +177,13 @@ export async function startStack(opts: { webs?: number; env?: Record<string, str
     ferret,
     redis,
     webs,
-    worker: startNode('workers/main.js', env),
+    worker: startNode('workers/main.js', env, path.join(dir, 'worker.log')),
     mongoUri,
     async adminToken() {
       return (await api(bases[0], 'POST', '/api/v1/tokens', ADMIN)).token as string;
     },
     startWorker(extra = {}) {
-      stack.worker = startNode('workers/main.js', { ...env, ...extra });
+      stack.worker = startNode('workers/main.js', { ...env, ...extra }, path.join(dir, 'worker.log'));
       return stack.worker;
     },
     async restartRedis() {
@@ -185,6 +197,8 @@ export async function startStack(opts: { webs?: number; env?: Record<string, str
       stack.ferret = ferret;
     },
     async stop() {
+      const errors = loggedErrors(dir);
+      if (errors.length) log(`\nerrors the processes logged (${errors.length}):\n${errors.slice(0, 20).join('\n')}`);
       for (const c of [stack.worker, ...webs]) c.kill('SIGTERM');
       await sleep(1000);
       for (const c of [stack.worker, ...webs]) if (c.exitCode === null) c.kill('SIGKILL');
