@@ -98,7 +98,11 @@ export async function startFerretDB(opts: FerretOptions): Promise<ManagedService
     bin,
     [
       '--handler=sqlite',
-      `--sqlite-url=file:${sqliteDir}/`,
+      // SQLite has one writer at a time. Immediate transactions take the write lock up front,
+      // so concurrent writers queue (up to busy_timeout) instead of failing with SQLITE_BUSY;
+      // synchronous=normal (safe with WAL: an application crash loses nothing, a power cut may
+      // lose the last commits) lets the queue move fast enough under load.
+      `--sqlite-url=file:${sqliteDir}/?_txlock=immediate&_pragma=busy_timeout(60000)&_pragma=synchronous(normal)`,
       `--listen-addr=127.0.0.1:${opts.port}`,
       '--telemetry=disable',
       '--debug-addr=-',

@@ -76,3 +76,16 @@ export function flash(req: { session?: unknown }, kind: 'success' | 'info' | 'er
   if (!s) return;
   s.flash = [...(s.flash ?? []), { kind, message }];
 }
+
+/**
+ * Runs a page's list query. A bad filter in the URL shows the unfiltered list with a note
+ * (the error) instead of an error page.
+ */
+export async function listOrUnfiltered<T>(run: (query: unknown) => Promise<T>, query: unknown): Promise<{ result: T; filterError: AppError | null }> {
+  try {
+    return { result: await run(query), filterError: null };
+  } catch (err) {
+    if (!(err instanceof AppError) || err.kind !== 'VALIDATION_FAILED') throw err;
+    return { result: await run({}), filterError: err };
+  }
+}

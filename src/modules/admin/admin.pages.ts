@@ -4,9 +4,9 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Router } from 'express';
 import type { AppDeps } from '../../lib/deps';
-import { AppError } from '../../lib/errors';
 import { authorize } from '../../lib/http/authorize';
 import { sendCsv } from '../../lib/http/csv';
+import { listOrUnfiltered } from '../../lib/http/forms';
 import { auditCsvRows, searchAudit } from '../audit/audit.service';
 import { listOutbox } from '../notifications/notifications.service';
 import { listOverdue } from '../review/review.service';
@@ -20,15 +20,7 @@ export function adminPages(deps: AppDeps): Router {
 
   /** GET /admin/audit: every bureau action and bureau sign-in, searchable. */
   router.get('/admin/audit', admin, async (req, res) => {
-    let result;
-    let filterError = false;
-    try {
-      result = await searchAudit(req.query);
-    } catch (err) {
-      if (!(err instanceof AppError) || err.kind !== 'VALIDATION_FAILED') throw err;
-      filterError = true;
-      result = await searchAudit({});
-    }
+    const { result, filterError } = await listOrUnfiltered(searchAudit, req.query);
     const q = result.query;
     res.render('admin/audit', {
       items: result.items,
@@ -36,7 +28,7 @@ export function adminPages(deps: AppDeps): Router {
       page: result.page,
       pages: Math.max(1, Math.ceil(result.total / result.pageSize)),
       query: { action: q.action ?? '', actor: q.actor ?? '', from: q.from ?? '', to: q.to ?? '' },
-      filterError,
+      filterError: Boolean(filterError),
     });
   });
 

@@ -23,7 +23,7 @@ import type { AppDeps } from '../../lib/deps';
 import { AppError, toAppError } from '../../lib/errors';
 import { authorize, requireUser } from '../../lib/http/authorize';
 import { translate } from '../../lib/http/errors';
-import { flash } from '../../lib/http/forms';
+import { flash, listOrUnfiltered } from '../../lib/http/forms';
 import { getOrganization } from '../organizations/organizations.service';
 import { CONTRACT_STATUSES, EDITABLE_STATUSES, WITHDRAWABLE_STATUSES, type ContractStatus } from './contract.model';
 import { sendAttachment } from './contracts.api';
@@ -143,13 +143,7 @@ export function contractsPages(deps: AppDeps): Router {
   router.get('/contracts', filing, async (req, res) => {
     const user = requireUser(res);
     const lang = res.locals.lang as string;
-    let result;
-    try {
-      result = await listContracts(user, req.query);
-    } catch (err) {
-      if (!(err instanceof AppError) || err.kind !== 'VALIDATION_FAILED') throw err;
-      result = await listContracts(user, {});
-    }
+    const { result } = await listOrUnfiltered((q) => listContracts(user, q), req.query);
     const org = await getOrganization(user.organizationId);
     const thisYear = new Date().getFullYear();
     res.render('contracts/index', {

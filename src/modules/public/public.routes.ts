@@ -6,7 +6,7 @@ import { codeOptions, CONTRACT_TYPE_CODES, CONTRACT_TYPES, keysOf, TECHNICAL_FIE
 import { formatYuan, formatYuanGrouped } from '../../domain/money';
 import { cstDate, cstIso, cstYear } from '../../domain/time';
 import type { AppDeps } from '../../lib/deps';
-import { AppError } from '../../lib/errors';
+import { listOrUnfiltered } from '../../lib/http/forms';
 import { parseInput } from '../../lib/validation';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 import type { TurnoverPayload } from '../turnover/turnover.service';
@@ -165,15 +165,7 @@ export function publicRoutes(deps: AppDeps): Router {
   /** GET /register: the public register page. */
   router.get('/register', async (req, res) => {
     const lang = res.locals.lang as string;
-    let result;
-    let filterError = false;
-    try {
-      result = await searchRegister(req.query);
-    } catch (err) {
-      if (!(err instanceof AppError) || err.kind !== 'VALIDATION_FAILED') throw err;
-      filterError = true;
-      result = await searchRegister({});
-    }
+    const { result, filterError } = await listOrUnfiltered(searchRegister, req.query);
     const q = result.query;
     const thisYear = cstYear(new Date());
     res.render('public/register', {
@@ -192,7 +184,7 @@ export function publicRoutes(deps: AppDeps): Router {
       types: codeOptions(CONTRACT_TYPES, lang),
       fields: codeOptions(TECHNICAL_FIELDS, lang),
       years: Array.from({ length: 6 }, (_, i) => thisYear - i),
-      filterError,
+      filterError: Boolean(filterError),
     });
   });
 

@@ -7,7 +7,7 @@ import type { AppDeps } from '../../lib/deps';
 import { AppError } from '../../lib/errors';
 import { authorize, requireUser } from '../../lib/http/authorize';
 import { translate } from '../../lib/http/errors';
-import { flash, pickFields } from '../../lib/http/forms';
+import { flash, listOrUnfiltered, pickFields } from '../../lib/http/forms';
 import { contractView } from '../contracts/contracts.pages';
 import { loadContract } from '../contracts/contracts.service';
 import { reviewDeps } from './review.api';
@@ -23,15 +23,8 @@ export function reviewPages(deps: AppDeps): Router {
   /** GET /review: the queue, sorted by deadline, filterable. */
   router.get('/review', reviewing, async (req, res) => {
     const lang = res.locals.lang as string;
-    let result;
-    let filterError: string | null = null;
-    try {
-      result = await listReviewQueue(req.query);
-    } catch (err) {
-      if (!(err instanceof AppError) || err.kind !== 'VALIDATION_FAILED') throw err;
-      filterError = translate(t(res), err.details[0]?.message ?? err.messageKey);
-      result = await listReviewQueue({});
-    }
+    const { result, filterError: bad } = await listOrUnfiltered((q) => listReviewQueue(q), req.query);
+    const filterError = bad ? translate(t(res), bad.details[0]?.message ?? bad.messageKey) : null;
     const q = result.query;
     res.render('review/queue', {
       items: result.items.map((c) => ({
