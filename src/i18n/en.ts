@@ -125,6 +125,7 @@ const en: Messages = {
     fileTooLarge: 'The file is larger than 20 MB.',
     contractNotInReview: 'The contract is not in review, so this decision is not possible (someone may have decided already).',
     contractNotRegistered: 'The contract is not registered.',
+    cannotDisableSelf: 'You cannot disable your own account.',
     pageTitle: 'Something went wrong',
     backHome: 'Back to the homepage',
     reference: 'Reference',
@@ -246,6 +247,10 @@ const en: Messages = {
     mustChangePassword: 'initial password not yet changed',
   },
   admin: {
+    disable: 'Disable',
+    enable: 'Enable',
+    userDisabled: 'Account disabled; its sessions and tokens no longer work.',
+    userEnabled: 'Account enabled.',
     orgsTitle: 'Organisation verification',
     orgsIntro: 'Newly registered organisations are verified here. Check the credit code against the name.',
     usersTitle: 'Bureau accounts',

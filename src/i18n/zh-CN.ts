@@ -123,6 +123,7 @@ const zh = {
     fileTooLarge: '文件超过 20 MB。',
     contractNotInReview: '合同不在审核中，无法作出该决定（可能已由他人处理）。',
     contractNotRegistered: '合同未处于已登记状态。',
+    cannotDisableSelf: '不能停用自己的账号。',
     pageTitle: '出错了',
     backHome: '返回首页',
     reference: '错误编号',
@@ -244,6 +245,10 @@ const zh = {
     mustChangePassword: '待修改初始密码',
   },
   admin: {
+    disable: '停用',
+    enable: '启用',
+    userDisabled: '账号已停用，其登录和访问令牌已失效。',
+    userEnabled: '账号已启用。',
     orgsTitle: '机构核验',
     orgsIntro: '新注册的机构在此核验。请核对统一社会信用代码与名称。',
     usersTitle: '科技局账号',

@@ -201,6 +201,38 @@ describe('API tokens', () => {
   });
 });
 
+describe('ending sessions', () => {
+  it('ends the other sessions of an account whose password changes, keeping the one that changed it', async () => {
+    const org = await signUpOrg(t.app);
+    const here = await signedInAgent(t.app, org.email);
+    const elsewhere = await signedInAgent(t.app, org.email);
+    await elsewhere.get('/organization').expect(200);
+    const page = await here.get('/account/password').expect(200);
+    await here.post('/account/password').type('form').send({ _csrf: csrfFrom(page.text), currentPassword: PASSWORD, newPassword: 'Brand-New-Secret-42', confirmPassword: 'Brand-New-Secret-42' }).expect(303);
+    await here.get('/organization').expect(200);
+    expect((await elsewhere.get('/organization').expect(303)).headers.location).toMatch(/^\/login/);
+  });
+
+  it('lets an admin disable and re-enable a bureau account, which ends its sessions and tokens', async () => {
+    const admin = await makeBureauUser('admin');
+    const reviewer = await makeBureauUser('reviewer');
+    const adminToken = await tokenFor(t.app, admin.email);
+    const reviewerAgent = await signedInAgent(t.app, reviewer.email);
+    const reviewerToken = await tokenFor(t.app, reviewer.email);
+    await request(t.app).post(`/api/v1/users/${reviewer.id}/disable`).set('Authorization', `Bearer ${reviewerToken}`).expect(403);
+    await request(t.app).post(`/api/v1/users/${admin.id}/disable`).set('Authorization', `Bearer ${adminToken}`).expect(409);
+    const org = await signUpOrg(t.app);
+    await request(t.app).post(`/api/v1/users/${org.userId}/disable`).set('Authorization', `Bearer ${adminToken}`).expect(404);
+    await request(t.app).post(`/api/v1/users/${reviewer.id}/disable`).set('Authorization', `Bearer ${adminToken}`).expect(200);
+    await request(t.app).get('/api/v1/me').set('Authorization', `Bearer ${reviewerToken}`).expect(401);
+    expect((await reviewerAgent.get('/review').expect(303)).headers.location).toMatch(/^\/login/);
+    await request(t.app).post('/api/v1/tokens').send({ email: reviewer.email, password: PASSWORD }).expect(401);
+    expect(await AuditEntry.countDocuments({ action: 'user.disabled', targetId: reviewer.id })).toBe(1);
+    await request(t.app).post(`/api/v1/users/${reviewer.id}/enable`).set('Authorization', `Bearer ${adminToken}`).expect(200);
+    await request(t.app).post('/api/v1/tokens').send({ email: reviewer.email, password: PASSWORD }).expect(201);
+  });
+});
+
 describe('members and initial passwords', () => {
   it('lets the first member add a colleague who must change the password, then remove them', async () => {
     const org = await signUpOrg(t.app);

@@ -6,7 +6,7 @@ import type { AppDeps } from '../../lib/deps';
 import { authorize, requireUser } from '../../lib/http/authorize';
 import { parseInput } from '../../lib/validation';
 import { getOrganization, publicOrganization } from '../organizations/organizations.service';
-import { authenticate, changePassword, createBureauUser, listBureauUsers, recordSignIn, signInSchema } from './accounts.service';
+import { authenticate, changePassword, createBureauUser, listBureauUsers, recordSignIn, setBureauUserDisabled, signInSchema } from './accounts.service';
 import type { LoginLimiter } from './login-limiter';
 import { issueToken, revokeToken } from './tokens.service';
 
@@ -64,6 +64,14 @@ export function accountsApi(deps: AppDeps, limiter: LoginLimiter): Router {
     const result = await createBureauUser(requireUser(res), req.body, req.ip);
     res.status(201).json(result);
   });
+
+  /** POST /users/{id}/disable and /enable: an admin switches a bureau account off or on. */
+  for (const action of ['disable', 'enable'] as const) {
+    router.post(`/users/:id/${action}`, authorize('users.manage'), async (req, res) => {
+      await setBureauUserDisabled(requireUser(res), req.params.id as string, action === 'disable', req.ip);
+      res.json({ disabled: action === 'disable' });
+    });
+  }
 
   /** GET /users: the bureau's accounts. */
   router.get('/users', authorize('users.manage'), async (_req, res) => {

@@ -6,7 +6,7 @@ import { AppError } from '../../lib/errors';
 import { authorize, requireUser } from '../../lib/http/authorize';
 import { emptyForm, flash, isFormError, pickFields, renderFormError } from '../../lib/http/forms';
 import { safeLocalPath } from '../home/home.routes';
-import { changePassword, createBureauUser, listBureauUsers, recordSignIn, signInSchema } from './accounts.service';
+import { changePassword, createBureauUser, listBureauUsers, recordSignIn, setBureauUserDisabled, signInSchema } from './accounts.service';
 import type { CurrentUser } from './current-user';
 import { SESSION_COOKIE } from './auth.middleware';
 import type { LoginLimiter } from './login-limiter';
@@ -83,8 +83,9 @@ export function accountsPages(pass: passport.PassportStatic, limiter: LoginLimit
       if (body.newPassword !== body.confirmPassword) {
         throw new AppError('VALIDATION_FAILED', { details: [{ path: 'confirmPassword', message: 'validation.passwordMismatch' }] });
       }
-      await changePassword(user, body);
-      await logIn(req, { ...user, mustChangePassword: false });
+      const sessionEpoch = await changePassword(user, body);
+      // This session carries on (under a new id); the account's other sessions end.
+      await logIn(req, { ...user, mustChangePassword: false, sessionEpoch });
       flash(req, 'success', t('account.passwordChanged'));
       res.redirect(303, landingPath({ ...user, mustChangePassword: false }));
     } catch (err) {
@@ -111,6 +112,21 @@ export function accountsPages(pass: passport.PassportStatic, limiter: LoginLimit
       throw err;
     }
   });
+
+  /** POST /admin/users/:id/disable and /enable: an admin switches a bureau account off or on. */
+  for (const action of ['disable', 'enable'] as const) {
+    router.post(`/admin/users/:id/${action}`, authorize('users.manage'), async (req, res) => {
+      const t = res.locals.t as TFunction;
+      try {
+        await setBureauUserDisabled(requireUser(res), req.params.id as string, action === 'disable', req.ip);
+        flash(req, 'success', t(action === 'disable' ? 'admin.userDisabled' : 'admin.userEnabled'));
+      } catch (err) {
+        if (!(err instanceof AppError) || err.kind !== 'CONFLICT') throw err;
+        flash(req, 'error', t(err.messageKey));
+      }
+      res.redirect(303, '/admin/users');
+    });
+  }
 
   return router;
 }

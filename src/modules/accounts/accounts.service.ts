@@ -47,7 +47,7 @@ export const changePasswordSchema = z.object({
   newPassword: passwordField(),
 });
 
-export async function changePassword(user: CurrentUser, input: unknown): Promise<void> {
+export async function changePassword(user: CurrentUser, input: unknown): Promise<number> {
   const { currentPassword, newPassword } = parseInput(changePasswordSchema, input);
   const doc = await User.findById(user.id);
   if (!doc) throw new AppError('NOT_FOUND');
@@ -59,9 +59,11 @@ export async function changePassword(user: CurrentUser, input: unknown): Promise
   if (problems.length) throw new AppError('VALIDATION_FAILED', { details: problems });
   doc.passwordHash = await hashPassword(newPassword);
   doc.mustChangePassword = false;
+  doc.sessionEpoch = (doc.sessionEpoch ?? 0) + 1;
   await doc.save();
-  // A changed password ends every API token issued under the old one.
+  // A changed password ends every API token and every other session issued under the old one.
   await revokeAllTokens(user.id);
+  return doc.sessionEpoch;
 }
 
 export const bureauUserSchema = z.object({
@@ -107,6 +109,16 @@ export async function createUser(u: {
     if ((err as { code?: number }).code === 11000) throw conflict('EMAIL_TAKEN', 'errors.emailTaken');
     throw err;
   }
+}
+
+/** An admin disables (or re-enables) a bureau account; a disabled one is signed out everywhere. */
+export async function setBureauUserDisabled(actor: Actor, id: string, disabled: boolean, ip?: string): Promise<void> {
+  if (!Types.ObjectId.isValid(id)) throw new AppError('NOT_FOUND');
+  if (id === actor.id) throw conflict('CANNOT_DISABLE_SELF', 'errors.cannotDisableSelf');
+  const res = await User.updateOne({ _id: id, role: { $in: ['reviewer', 'admin'] } }, { $set: { disabled } });
+  if (res.matchedCount === 0) throw new AppError('NOT_FOUND');
+  if (disabled) await revokeAllTokens(id);
+  await recordAudit({ actor, action: disabled ? 'user.disabled' : 'user.enabled', targetType: 'user', targetId: id, ip });
 }
 
 export async function listBureauUsers() {

@@ -48,11 +48,13 @@ export function configurePassport(): passport.PassportStatic {
       );
     }),
   );
-  p.serializeUser((user, done) => done(null, (user as CurrentUser).id));
-  p.deserializeUser((id: string, done) => {
-    // A removed or disabled account is signed out on its next request.
+  // The session keeps "<user id>:<session epoch>": a changed password bumps the epoch.
+  p.serializeUser((user, done) => done(null, `${(user as CurrentUser).id}:${(user as CurrentUser).sessionEpoch}`));
+  p.deserializeUser((key: string, done) => {
+    const [id, epoch] = String(key).split(':');
+    // A removed or disabled account, or a session from before a password change, is signed out.
     findActiveUser(id).then(
-      (user) => done(null, user ?? false),
+      (user) => done(null, user && String(user.sessionEpoch) === (epoch ?? '0') ? user : false),
       (err) => done(err),
     );
   });

@@ -9,6 +9,7 @@ export interface CurrentUser {
   organizationId: string | null;
   organizationManager: boolean;
   mustChangePassword: boolean;
+  sessionEpoch: number;
   via: 'session' | 'token';
 }
 
@@ -21,6 +22,7 @@ export function toCurrentUser(u: UserDoc, via: CurrentUser['via']): CurrentUser 
     organizationId: u.organizationId ? String(u.organizationId) : null,
     organizationManager: Boolean(u.organizationManager),
     mustChangePassword: Boolean(u.mustChangePassword),
+    sessionEpoch: u.sessionEpoch ?? 0,
     via,
   };
 }

@@ -15,6 +15,8 @@ const userSchema = new Schema(
     organizationManager: { type: Boolean, default: false },
     passwordHash: { type: String, required: true },
     mustChangePassword: { type: Boolean, default: false },
+    /** Bumped when the password changes: sessions signed in under an older one end. */
+    sessionEpoch: { type: Number, default: 0 },
     disabled: { type: Boolean, default: false },
     lastSignInAt: { type: Date, default: null },
   },
