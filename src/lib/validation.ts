@@ -43,6 +43,9 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   return res.data;
 }
 
+/** Text searched for as typed: regular-expression characters lose their meaning. */
+export const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** A trimmed, bounded single-line text. */
 export const text = (max: number) => z.string().trim().min(1).max(max);
 export const optionalText = (max: number) =>

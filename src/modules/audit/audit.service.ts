@@ -1,7 +1,7 @@
 /** Writes audit entries. Callers pass who did what to which record. */
 import { z } from 'zod';
 import { cstDateTime } from '../../domain/time';
-import { parseInput } from '../../lib/validation';
+import { escapeRegex, parseInput } from '../../lib/validation';
 import { AuditEntry } from './audit.model';
 
 export interface Actor {
@@ -41,8 +41,6 @@ export const auditQuerySchema = z.object({
   page: z.coerce.number().int().min(1).max(100_000).default(1),
   pageSize: z.coerce.number().int().min(1).max(200).default(50),
 });
-
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function auditFilter(q: z.output<typeof auditQuerySchema>) {
   const filter: Record<string, unknown> = {};

@@ -19,7 +19,7 @@ import { AppError, conflict, notFound } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { Queues } from '../../lib/queues';
 import { mutateDoc, transition } from '../../lib/transitions';
-import { parseInput } from '../../lib/validation';
+import { escapeRegex, parseInput } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
 import { getOrganization } from '../organizations/organizations.service';
 import { deletePdf, inspectPdf, MAX_ATTACHMENT_BYTES, safeFilename, storePdf } from './attachments.store';
@@ -87,8 +87,6 @@ export const listQuerySchema = z.object({
   pageSize: z.coerce.number().int().min(1).max(100).default(20),
 });
 export type ListQuery = z.output<typeof listQuerySchema>;
-
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Applicants see their organisation's contracts; the bureau sees all. Newest change first. */
 export async function listContracts(user: CurrentUser, rawQuery: unknown) {

@@ -7,7 +7,7 @@ import { formatYuan, formatYuanGrouped } from '../../domain/money';
 import { cstDate, cstIso, cstYear } from '../../domain/time';
 import type { AppDeps } from '../../lib/deps';
 import { listOrUnfiltered } from '../../lib/http/forms';
-import { parseInput } from '../../lib/validation';
+import { escapeRegex, parseInput } from '../../lib/validation';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 import type { TurnoverPayload } from '../turnover/turnover.service';
 import { SESSION_COOKIE } from '../accounts/auth.middleware';
@@ -30,7 +30,7 @@ export async function searchRegister(rawQuery: unknown) {
   if (q.year) filter.registrationYear = q.year;
   if (q.type) filter.type = q.type;
   if (q.field) filter.technicalField = q.field;
-  if (q.q) filter.searchText = { $regex: q.q.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&') };
+  if (q.q) filter.searchText = { $regex: escapeRegex(q.q.toLowerCase()) };
   const fields = { registrationNumber: 1, title: 1, type: 1, subtype: 1, 'seller.name': 1, 'buyers.name': 1, contractAmountFen: 1, technicalAmountFen: 1, technicalField: 1, registeredAt: 1 };
   const [items, total] = await Promise.all([
     Contract.find(filter).sort({ registeredAt: -1, _id: -1 }).skip((q.page - 1) * q.pageSize).limit(q.pageSize).select(fields).lean(),
@@ -78,21 +78,22 @@ export function homeFigures(p: TurnoverPayload, targetFen: number, now = new Dat
  * costs no session work. The homepage HTML is rendered once per language and figure (and at
  * most once a minute, for the share of the year elapsed); the turnover JSON once per figure.
  */
+/** What the homepage template needs, in the page's language. */
+function homeLocals(res: Response, payload: TurnoverPayload, targetFen: number) {
+  const lang = res.locals.lang as string;
+  return {
+    payload,
+    figures: homeFigures(payload, targetFen),
+    typeLabels: Object.fromEntries(codeOptions(CONTRACT_TYPES, lang).map((o) => [o.value, o.label])),
+    fieldLabels: Object.fromEntries(codeOptions(TECHNICAL_FIELDS, lang).map((o) => [o.value, o.label])),
+  };
+}
+
 export function publicFastRoutes(deps: AppDeps): Router {
   const router = Router();
   const { config } = deps;
   const pages = new Map<string, { key: string; html: Buffer; etag: string }>();
   const json = new WeakMap<TurnoverPayload, { buf: Buffer; etag: string }>();
-
-  const homeLocals = (res: Response, payload: TurnoverPayload) => {
-    const lang = res.locals.lang as string;
-    return {
-      payload,
-      figures: homeFigures(payload, config.turnoverTargetFen),
-      typeLabels: Object.fromEntries(codeOptions(CONTRACT_TYPES, lang).map((o) => [o.value, o.label])),
-      fieldLabels: Object.fromEntries(codeOptions(TECHNICAL_FIELDS, lang).map((o) => [o.value, o.label])),
-    };
-  };
 
   /** GET /: the live counter of this year's turnover against the target. */
   router.get('/', async (req, res, next) => {
@@ -104,7 +105,7 @@ export function publicFastRoutes(deps: AppDeps): Router {
     let page = pages.get(lang);
     if (page?.key !== key) {
       const html = await new Promise<string>((resolve, reject) =>
-        res.render('home/index', { ...homeLocals(res, payload), currentPath: '/' }, (err, out) => (err ? reject(err) : resolve(out))),
+        res.render('home/index', { ...homeLocals(res, payload, config.turnoverTargetFen), currentPath: '/' }, (err, out) => (err ? reject(err) : resolve(out))),
       );
       // Kept as bytes with its ETag, so serving it hashes and encodes nothing.
       page = { key, html: Buffer.from(html), etag: `"${createHash('sha1').update(html).digest('base64url')}"` };
@@ -146,14 +147,8 @@ export function publicRoutes(deps: AppDeps): Router {
   /** GET /: the homepage for signed-in people (anonymous visitors were served above). */
   router.get('/', async (_req, res) => {
     const payload = await deps.turnover.current(cstYear(new Date()));
-    const lang = res.locals.lang as string;
     res.set('Cache-Control', 'no-cache');
-    res.render('home/index', {
-      payload,
-      figures: homeFigures(payload, config.turnoverTargetFen),
-      typeLabels: Object.fromEntries(codeOptions(CONTRACT_TYPES, lang).map((o) => [o.value, o.label])),
-      fieldLabels: Object.fromEntries(codeOptions(TECHNICAL_FIELDS, lang).map((o) => [o.value, o.label])),
-    });
+    res.render('home/index', homeLocals(res, payload, config.turnoverTargetFen));
   });
 
   /** GET /api/v1/public/register?q=&year=&type=&field=&page=&pageSize= */

@@ -19,7 +19,7 @@ import { AppError, conflict, notFound } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { enqueue, type Queues } from '../../lib/queues';
 import { ABANDONED_AFTER_MS, claimOnce, mutateDoc, readClaim, VersionClaim } from '../../lib/transitions';
-import { parseInput, text } from '../../lib/validation';
+import { escapeRegex, parseInput, text } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
 import { recordAudit } from '../audit/audit.service';
 import { inspectPdf, readPdf } from '../contracts/attachments.store';
@@ -142,11 +142,11 @@ interface DecisionPayload extends Record<string, unknown> {
 const decisionKey = (contractId: string, submission: number) => `decision:contracts:${contractId}:s${submission}`;
 const revokeKey = (contractId: string) => `revoke:contracts:${contractId}`;
 
-/** The contract once a decision in progress has been written (waiting a little for it). */
-async function settledState(id: string, waitMs = 3_000): Promise<ContractDoc> {
+/** The contract once a change in progress has moved it out of `from` (waiting a little for it). */
+async function settledState(id: string, from: ContractStatus, waitMs = 3_000): Promise<ContractDoc> {
   const until = Date.now() + waitMs;
   let doc = await loadForBureau(id);
-  while (doc.status === 'in_review' && Date.now() < until) {
+  while (doc.status === from && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 50));
     doc = await loadForBureau(id);
   }
@@ -256,7 +256,7 @@ async function decide(deps: ReviewDeps, actor: CurrentUser, id: string, action: 
   if (!(await claimOnce(decisionKey(id, payload.submission), payload))) {
     // Someone else decided a moment ago: show the state their decision leads to.
     await completeDecision(deps, decisionKey(id, payload.submission));
-    const current = await settledState(id);
+    const current = await settledState(id, 'in_review');
     throw notReviewable(current.status, current.registrationNumber);
   }
   const after = await applyDecision(deps, payload);
@@ -292,21 +292,11 @@ export async function revokeContract(deps: ReviewDeps, actor: CurrentUser, id: s
   const at = new Date();
   if (!(await claimOnce(revokeKey(id), { reason, actorId: actor.id, actorName: actor.name, at }))) {
     await completeRevocation(deps, id);
-    throw notRegistered((await settledRevocation(id)).status);
+    throw notRegistered((await settledState(id, 'registered')).status);
   }
   await applyRevocation(deps, id, { reason, actorId: actor.id, actorName: actor.name, at });
   await recordAudit({ actor, action: 'contract.revoked', targetType: 'contract', targetId: id, ip, details: { reason, registrationNumber: doc.registrationNumber } });
   return { status: 'revoked' as const };
-}
-
-async function settledRevocation(id: string, waitMs = 3_000): Promise<ContractDoc> {
-  const until = Date.now() + waitMs;
-  let doc = await loadForBureau(id);
-  while (doc.status === 'registered' && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 50));
-    doc = await loadForBureau(id);
-  }
-  return doc;
 }
 
 async function applyRevocation(deps: ReviewDeps, id: string, p: { reason: string; actorId: string; actorName: string; at: Date }) {
@@ -394,7 +384,7 @@ export async function listReviewQueue(rawQuery: unknown, today = cstDate(new Dat
     amount[op] = p.fen;
   }
   if (Object.keys(amount).length) filter.contractAmountFen = amount;
-  if (q.q) filter.searchText = { $regex: q.q.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&') };
+  if (q.q) filter.searchText = { $regex: escapeRegex(q.q.toLowerCase()) };
   const [items, total] = await Promise.all([
     Contract.find(filter)
       .sort({ decisionDeadline: 1, submittedAt: 1, _id: 1 })
