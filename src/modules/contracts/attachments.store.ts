@@ -50,6 +50,13 @@ export async function storePdf(buf: Buffer, filename: string, metadata: Record<s
   return String(upload.id);
 }
 
+/** The stored file's size in bytes (null when there is none), from GridFS's file record alone. */
+export async function storedSize(id: string): Promise<number | null> {
+  if (!mongoose.Types.ObjectId.isValid(id)) return null;
+  const [file] = await bucket().find({ _id: new mongoose.Types.ObjectId(id) }).limit(1).toArray();
+  return file ? file.length : null;
+}
+
 export function openPdf(id: string): NodeJS.ReadableStream {
   return bucket().openDownloadStream(new mongoose.Types.ObjectId(id));
 }

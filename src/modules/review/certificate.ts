@@ -13,7 +13,7 @@ import { formatYuanGrouped } from '../../domain/money';
 import { cstDate } from '../../domain/time';
 import { enqueue, type Queues } from '../../lib/queues';
 import { mutateDoc } from '../../lib/transitions';
-import { deletePdf, readPdf, storePdf } from '../contracts/attachments.store';
+import { deletePdf, storedSize, storePdf } from '../contracts/attachments.store';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 
 /** Debian's fonts-wqy-zenhei (installed by scripts/ensure-deps.sh and the Dockerfile). */
@@ -109,16 +109,13 @@ export async function renderCertificate(d: CertificateData): Promise<Buffer> {
  * The stored certificate of a registered contract, rendering and storing it when it is
  * missing. Safe to run twice or concurrently: one file ends up referenced; extras are removed.
  */
-export async function ensureCertificate(contractId: string, agencyName: string, publicUrl: string): Promise<{ fileId: string; rendered: boolean }> {
+export async function ensureCertificate(contractId: string, agencyName: string, publicUrl: string): Promise<{ fileId: string; size: number; rendered: boolean }> {
   const doc = (await Contract.findById(contractId).lean()) as ContractDoc | null;
   if (!doc) throw new Error(`contract ${contractId} not found`);
   if (doc.status !== 'registered' && doc.status !== 'revoked') throw new Error(`contract ${contractId} is ${doc.status}, not registered`);
   if (doc.certificateFileId) {
-    const exists = await readPdf(doc.certificateFileId).then(
-      (b) => b.length > 0,
-      () => false,
-    );
-    if (exists) return { fileId: doc.certificateFileId, rendered: false };
+    const size = await storedSize(doc.certificateFileId);
+    if (size) return { fileId: doc.certificateFileId, size, rendered: false };
   }
   const pdf = await renderCertificate(certificateData(doc, agencyName, publicUrl));
   const fileId = await storePdf(pdf, `certificate-${doc.registrationNumber}.pdf`, { contractId, kind: 'certificate' });
@@ -127,9 +124,9 @@ export async function ensureCertificate(contractId: string, agencyName: string, 
   if (after.certificateFileId !== fileId) {
     // Another renderer stored its file first: keep that one.
     await deletePdf(fileId);
-    return { fileId: after.certificateFileId!, rendered: false };
+    return { fileId: after.certificateFileId!, size: (await storedSize(after.certificateFileId!)) ?? 0, rendered: false };
   }
-  return { fileId, rendered: true };
+  return { fileId, size: pdf.length, rendered: true };
 }
 
 /** Queues the certificate of every registered contract that has none yet. */

@@ -5,7 +5,6 @@ import { AppError } from '../../lib/errors';
 import { authorize, requireUser } from '../../lib/http/authorize';
 import { cstIso } from '../../domain/time';
 import { formatYuan } from '../../domain/money';
-import { readPdf } from '../contracts/attachments.store';
 import { sendAttachment } from '../contracts/contracts.api';
 import { loadContract } from '../contracts/contracts.service';
 import { ensureCertificate } from './certificate';
@@ -45,8 +44,7 @@ export function reviewApi(deps: AppDeps): Router {
     if (doc.status !== 'registered') {
       throw new AppError('CONFLICT', { code: 'CONTRACT_NOT_REGISTERED', messageKey: 'errors.contractNotRegistered', extra: { current: { status: doc.status } } });
     }
-    const { fileId } = await ensureCertificate(String(doc._id), deps.config.agency.nameZh, deps.config.publicUrl);
-    const size = (await readPdf(fileId)).length;
+    const { fileId, size } = await ensureCertificate(String(doc._id), deps.config.agency.nameZh, deps.config.publicUrl);
     await sendAttachment(res, { id: fileId, filename: `certificate-${doc.registrationNumber}.pdf`, size }, req.query.inline === '1');
   });
 
