@@ -2,42 +2,34 @@
  * Gap-free registration numbers (DOMAIN.md): 4-digit year + 6-digit agency code + 6-digit
  * serial within the year from 000001, assigned at the moment of registration.
  */
+import { gaplessSequence } from '../../lib/sequence';
 import { ContractNumber, Registration } from './registration.model';
 
 export const formatRegistrationNumber = (year: number, agencyCode: string, serial: number) =>
   `${year}${agencyCode}${String(serial).padStart(6, '0')}`;
 
-// The highest serial this process has seen per year. It can only lag behind the truth
-// (serials only grow), so starting from it never skips a number.
-const lastSeen = new Map<number, number>();
-
-async function highestSerial(year: number): Promise<number> {
+const serials = gaplessSequence(async (year) => {
   const top = await Registration.find({ year }).sort({ serial: -1 }).limit(1).select({ serial: 1 }).lean();
   return top[0]?.serial ?? 0;
-}
+});
 
-async function takeSerial(year: number, contractId: string, agencyCode: string, at: Date): Promise<{ number: string; registrationId: string }> {
-  let serial = (lastSeen.get(year) ?? (await highestSerial(year))) + 1;
-  for (let tries = 0; tries < 100_000; tries++) {
-    const number = formatRegistrationNumber(year, agencyCode, serial);
-    const registrationId = `${year}-${String(serial).padStart(6, '0')}`;
-    try {
+function takeSerial(year: number, contractId: string, agencyCode: string, at: Date): Promise<{ number: string; registrationId: string }> {
+  return serials(year, {
+    insert: async (serial) => {
+      const number = formatRegistrationNumber(year, agencyCode, serial);
+      const registrationId = `${year}-${String(serial).padStart(6, '0')}`;
       await Registration.create({ _id: registrationId, year, serial, number, contractId, at });
-      lastSeen.set(year, Math.max(lastSeen.get(year) ?? 0, serial));
       return { number, registrationId };
-    } catch (err) {
-      if ((err as { code?: number }).code !== 11000) throw err;
-      // MongoDB names the index that refused; FerretDB does not, so now and then look.
-      if ((err as { keyPattern?: Record<string, unknown> }).keyPattern?.contractId || (tries > 0 && tries % 1000 === 0)) {
-        // This contract was numbered already (a crashed allocator's work): use that number.
-        const mine = await Registration.findOne({ contractId }).lean();
-        if (mine) return { number: mine.number, registrationId: mine._id };
-      }
-      lastSeen.set(year, Math.max(lastSeen.get(year) ?? 0, serial));
-      serial += 1;
-    }
-  }
-  throw new Error(`could not allocate a registration number for ${contractId}`);
+    },
+    // This contract was numbered already (a crashed allocator's work): use that number.
+    doneField: 'contractId',
+    alreadyDone: async () => {
+      const mine = await Registration.findOne({ contractId }).lean();
+      return mine ? { number: mine.number, registrationId: mine._id } : null;
+    },
+    maxTries: 100_000,
+    what: `the registration of ${contractId}`,
+  });
 }
 
 /**

@@ -9,6 +9,7 @@ import { formatYuan } from '../../domain/money';
 import { cstIso, cstYear } from '../../domain/time';
 import type { Logger } from '../../lib/logger';
 import { enqueue, type Queues } from '../../lib/queues';
+import { gaplessSequence } from '../../lib/sequence';
 import { transition } from '../../lib/transitions';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 import { ContractNumber } from '../review/registration.model';
@@ -17,39 +18,29 @@ import { ReconciliationRun, TallyEntry, TallyKey, YearTallyDoc } from './turnove
 export const tallyId = (year: number) => `turnover-${year}`;
 const entryId = (year: number, seq: number) => `${year}-${String(seq).padStart(9, '0')}`;
 
-// The highest ledger sequence this process has seen per year: it only lags the truth, so
-// starting from it never skips a number (see registration-numbers.ts for the same idea).
-const lastSeq = new Map<number, number>();
-
 const seqOf = (entryKey: string) => Number(entryKey.slice(5));
 const yearOf = (entryKey: string) => Number(entryKey.slice(0, 4));
 
-async function highestSeq(year: number): Promise<number> {
+const ledgerSeqs = gaplessSequence(async (year) => {
   const top = await TallyEntry.find({ _id: { $regex: `^${year}-` } }).sort({ _id: -1 }).limit(1).select({ _id: 1 }).lean();
   return top[0] ? seqOf(top[0]._id) : 0;
-}
+});
 
 /** Appends a ledger entry with the next sequence number of its year; returns the sequence. */
-async function appendEntry(eventKey: string, sign: 1 | -1, fact: TallyFact): Promise<number> {
-  const year = fact.year;
-  let seq = (lastSeq.get(year) ?? (await highestSeq(year))) + 1;
-  for (let tries = 0; tries < 1_000_000; tries++) {
-    try {
-      await TallyEntry.create({ _id: entryId(year, seq), e: eventKey, s: sign, f: encodeFact(fact) });
-      lastSeq.set(year, Math.max(lastSeq.get(year) ?? 0, seq));
+function appendEntry(eventKey: string, sign: 1 | -1, fact: TallyFact): Promise<number> {
+  return ledgerSeqs(fact.year, {
+    insert: async (seq) => {
+      await TallyEntry.create({ _id: entryId(fact.year, seq), e: eventKey, s: sign, f: encodeFact(fact) });
       return seq;
-    } catch (err) {
-      if ((err as { code?: number }).code !== 11000) throw err;
-      // MongoDB names the index that refused; FerretDB does not, so now and then look.
-      if ((err as { keyPattern?: Record<string, unknown> }).keyPattern?.e || (tries > 0 && tries % 1000 === 0)) {
-        const e = await TallyEntry.findOne({ e: eventKey }).select({ _id: 1 }).lean();
-        if (e) return seqOf(e._id);
-      }
-      lastSeq.set(year, Math.max(lastSeq.get(year) ?? 0, seq));
-      seq += 1;
-    }
-  }
-  throw new Error(`could not append ledger entry ${eventKey}`);
+    },
+    doneField: 'e',
+    alreadyDone: async () => {
+      const e = await TallyEntry.findOne({ e: eventKey }).select({ _id: 1 }).lean();
+      return e ? seqOf(e._id) : null;
+    },
+    maxTries: 1_000_000,
+    what: `ledger entry ${eventKey}`,
+  });
 }
 
 /** Records one ledger event, once: the event key is claimed by `_id`, then the entry appended. */
