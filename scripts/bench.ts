@@ -39,7 +39,7 @@ async function main() {
     const base = stack.base;
     const port = Number(new URL(base).port);
     const ferret = stack.ferret;
-    log(`registry on ${base} (FerretDB ${ferret.url}, Redis ${stack.redis.url}); machine: ${os.cpus().length} cores`);
+    log(`registry on ${base} (FerretDB v2 on 127.0.0.1:${ferret.port}, Redis ${stack.redis.url}); machine: ${os.cpus().length} cores`);
 
     if (which.has('throughput')) {
       const barePort = await freePort();

@@ -1,18 +1,32 @@
 #!/usr/bin/env bash
 # Installs whatever the registry needs on this machine and is missing: Debian packages,
-# the FerretDB binary (cached in .tools/, ignored by git) and the npm packages.
+# the embedded database (PostgreSQL 15 with DocumentDB built from vendored sources, and the
+# FerretDB v2 binary cached in .tools/, ignored by git) and the npm packages.
 # Usage: scripts/ensure-deps.sh [--test]   (--test also brings the browser and PDF tools)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-FERRETDB_VERSION=v1.24.2
+FERRETDB_VERSION=v2.7.0
+# Only to read a data/ folder left by the earlier embedded database (FerretDB v1 on SQLite).
+FERRETDB_V1_VERSION=v1.24.2
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
+need_db=0
+{ [ "$want_test" = 1 ] || [ -z "${MONGODB_URI:-}" ]; } && need_db=1
+
 apt_missing=()
 command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
+if [ "$need_db" = 1 ]; then
+  # PostgreSQL 15 and what building DocumentDB needs. The server and its -dev package are
+  # installed together so apt keeps them at the same version.
+  for p in postgresql-15 postgresql-server-dev-15 libpq-dev postgresql-15-rum postgresql-15-postgis-3 \
+    libpcre2-dev libintelrdfpmath-dev libkrb5-dev cmake pkg-config make gcc; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || apt_missing+=("$p")
+  done
+fi
 # Certificates embed a CJK font; tests read PDFs back with pdftotext.
 [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || apt_missing+=(fonts-wqy-zenhei)
 if [ "$want_test" = 1 ]; then
@@ -32,21 +46,31 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
   fi
 fi
 
-# FerretDB is only needed when no external MongoDB is configured (tests always use it).
-if [ ! -x .tools/bin/ferretdb ] && { [ "$want_test" = 1 ] || [ -z "${MONGODB_URI:-}" ]; }; then
-  command -v go >/dev/null 2>&1 || { say "Go is needed to build FerretDB ${FERRETDB_VERSION}"; exit 1; }
-  say "building FerretDB ${FERRETDB_VERSION} (first run only)"
-  # A plain `go install …@version` builds a binary that panics at start: FerretDB embeds
+if [ "$need_db" = 1 ]; then
+  bash scripts/build-documentdb.sh
+  if [ ! -x .tools/bin/ferretdb ] || ! .tools/bin/ferretdb --version 2>/dev/null | grep -q "version: ${FERRETDB_VERSION}$"; then
+    command -v go >/dev/null 2>&1 || { say "Go is needed to build FerretDB ${FERRETDB_VERSION}"; exit 1; }
+    say "building FerretDB ${FERRETDB_VERSION} (first run only)"
+    mkdir -p .tools/bin
+    GOBIN="$PWD/.tools/bin" go install "github.com/FerretDB/FerretDB/v2/cmd/ferretdb@${FERRETDB_VERSION}"
+  fi
+fi
+
+# A data/ folder from the earlier embedded database is migrated by `npm start`, which reads it
+# with the FerretDB v1 it was written by.
+if [ -d data/ferretdb/sqlite ] && [ -z "${MONGODB_URI:-}" ] && [ ! -x .tools/bin/ferretdb-v1 ]; then
+  command -v go >/dev/null 2>&1 || { say "Go is needed to build FerretDB ${FERRETDB_V1_VERSION}"; exit 1; }
+  say "building FerretDB ${FERRETDB_V1_VERSION} to read the old data/ferretdb (once)"
+  # A plain `go install …@v1` builds a binary that panics at start: FerretDB v1 embeds
   # build/version/version.txt, which its release tooling generates and the module lacks.
-  # So fetch the module through the Go module proxy, add that file, and build it.
-  src_dir=$(go mod download -json "github.com/FerretDB/FerretDB@${FERRETDB_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -d "$src_dir" ] || { say "could not download FerretDB ${FERRETDB_VERSION}"; exit 1; }
+  src_dir=$(go mod download -json "github.com/FerretDB/FerretDB@${FERRETDB_V1_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -d "$src_dir" ] || { say "could not download FerretDB ${FERRETDB_V1_VERSION}"; exit 1; }
   build_dir=$(mktemp -d)
   cp -r "$src_dir/." "$build_dir"
   chmod -R u+w "$build_dir"
-  echo "$FERRETDB_VERSION" > "$build_dir/build/version/version.txt"
+  echo "$FERRETDB_V1_VERSION" > "$build_dir/build/version/version.txt"
   mkdir -p .tools/bin
-  (cd "$build_dir" && go build -o "$OLDPWD/.tools/bin/ferretdb" ./cmd/ferretdb)
+  (cd "$build_dir" && go build -o "$OLDPWD/.tools/bin/ferretdb-v1" ./cmd/ferretdb)
   rm -rf "$build_dir"
 fi
 

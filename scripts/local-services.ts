@@ -1,7 +1,8 @@
 /**
  * Starts the embedded services the registry runs on when no external ones are configured:
- * FerretDB (MongoDB wire protocol, SQLite backend) and Redis, both on loopback only.
- * Used by the local run command and by the test suite's global setup.
+ * Redis here, and the process helpers that embedded-database.ts (PostgreSQL + DocumentDB +
+ * FerretDB v2) uses too; everything listens on loopback only. Used by the local run command, the benchmark,
+ * load and fault scripts, and the test suite's global setup.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,11 +21,6 @@ export interface ManagedService {
   stop(): Promise<void>;
 }
 
-export function ferretdbBinary(): string {
-  return process.env.FERRETDB_BIN ?? path.join(projectRoot(), '.tools', 'bin', 'ferretdb');
-}
-
-/** Asks the kernel for a free loopback port. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -48,7 +44,7 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-async function waitUntilListening(child: ChildProcess, name: string, port: number, timeoutMs: number): Promise<void> {
+export async function waitUntilListening(child: ChildProcess, name: string, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -61,7 +57,7 @@ async function waitUntilListening(child: ChildProcess, name: string, port: numbe
   throw new Error(`${name} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
-function stopper(child: ChildProcess, graceMs = 10_000): () => Promise<void> {
+export function stopper(child: ChildProcess, graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): () => Promise<void> {
   return () =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -70,55 +66,14 @@ function stopper(child: ChildProcess, graceMs = 10_000): () => Promise<void> {
         clearTimeout(timer);
         resolve();
       });
-      child.kill('SIGTERM');
+      child.kill(signal);
     });
 }
 
-function logStream(logFile: string | undefined): 'ignore' | number {
+export function logStream(logFile: string | undefined): 'ignore' | number {
   if (!logFile) return 'ignore';
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   return fs.openSync(logFile, 'a');
-}
-
-export interface FerretOptions {
-  dataDir: string;
-  port: number;
-  logFile?: string;
-}
-
-export async function startFerretDB(opts: FerretOptions): Promise<ManagedService> {
-  const bin = ferretdbBinary();
-  if (!fs.existsSync(bin)) throw new Error(`FerretDB binary missing at ${bin}: run scripts/ensure-deps.sh`);
-  const sqliteDir = path.join(opts.dataDir, 'sqlite');
-  const stateDir = path.join(opts.dataDir, 'state');
-  fs.mkdirSync(sqliteDir, { recursive: true });
-  fs.mkdirSync(stateDir, { recursive: true });
-  const out = logStream(opts.logFile);
-  const child = spawn(
-    bin,
-    [
-      '--handler=sqlite',
-      // SQLite has one writer at a time. Immediate transactions take the write lock up front,
-      // so concurrent writers queue (up to busy_timeout) instead of failing with SQLITE_BUSY;
-      // synchronous=normal (safe with WAL: an application crash loses nothing, a power cut may
-      // lose the last commits) lets the queue move fast enough under load.
-      `--sqlite-url=file:${sqliteDir}/?_txlock=immediate&_pragma=busy_timeout(60000)&_pragma=synchronous(normal)`,
-      `--listen-addr=127.0.0.1:${opts.port}`,
-      '--telemetry=disable',
-      '--debug-addr=-',
-      `--state-dir=${stateDir}`,
-      '--log-level=warn',
-    ],
-    { stdio: ['ignore', out, out] },
-  );
-  await waitUntilListening(child, 'FerretDB', opts.port, 30_000);
-  return {
-    name: 'ferretdb',
-    port: opts.port,
-    url: `mongodb://127.0.0.1:${opts.port}/`,
-    child,
-    stop: stopper(child),
-  };
 }
 
 export interface RedisOptions {

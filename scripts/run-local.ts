@@ -1,5 +1,6 @@
 /**
- * Command one, after the build: starts the embedded FerretDB and Redis (unless MONGODB_URI
+ * Command one, after the build: starts the embedded database (PostgreSQL + DocumentDB +
+ * FerretDB v2, data in data/database) and Redis (unless MONGODB_URI
  * or REDIS_URL point elsewhere), then the web app and the workers, and prints where to sign
  * in. Ctrl-C stops everything it started, in order; the data in ./data/ stays.
  */
@@ -7,7 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { mongoUriFor, projectRoot, startFerretDB, startRedis, type ManagedService } from './local-services';
+import { databaseCredentials, startEmbeddedDatabase } from './embedded-database';
+import { mongoUriFor, projectRoot, startRedis, type ManagedService } from './local-services';
+import { migrateFromFerretV1, hasFerretV1Data } from './migrate-v1';
 
 const root = projectRoot();
 const dataDir = path.join(root, 'data');
@@ -76,10 +79,21 @@ async function main(): Promise<void> {
 
     if (!env.MONGODB_URI) {
       const port = Number(env.LOCAL_MONGO_PORT ?? 27117);
-      say(`starting FerretDB on 127.0.0.1:${port} (data in data/ferretdb)`);
-      const ferret = await startFerretDB({ dataDir: path.join(dataDir, 'ferretdb'), port, logFile: path.join(dataDir, 'logs', 'ferretdb.log') });
-      services.push(ferret);
-      env.MONGODB_URI = mongoUriFor(ferret.url, 'registry');
+      const postgresPort = Number(env.LOCAL_POSTGRES_PORT ?? 54317);
+      say(`starting PostgreSQL on 127.0.0.1:${postgresPort} and FerretDB on 127.0.0.1:${port} (data in data/database)`);
+      // Generated on first start, kept in data/ (mode 0600), never printed.
+      const credentials = databaseCredentials(path.join(dataDir, 'database-credentials.json'));
+      const db = await startEmbeddedDatabase({
+        dataDir: path.join(dataDir, 'database'),
+        port,
+        postgresPort,
+        credentials,
+        durable: true,
+        logDir: path.join(dataDir, 'logs'),
+      });
+      services.push({ ...db.ferret, name: 'database', stop: () => db.stop() });
+      env.MONGODB_URI = mongoUriFor(db.ferret.url, 'registry');
+      if (hasFerretV1Data(dataDir)) await migrateFromFerretV1({ dataDir, targetUri: env.MONGODB_URI, say });
     } else {
       say('using MONGODB_URI');
     }

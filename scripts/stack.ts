@@ -1,5 +1,7 @@
 /**
- * A whole registry on loopback for the benchmark, load and fault scripts: FerretDB and Redis
+ * A whole registry on loopback for the benchmark, load and fault scripts: the embedded database
+ * (PostgreSQL + DocumentDB + FerretDB v2, with authentication and durable writes, as `npm start`
+ * runs it) and Redis
  * in a temporary folder, web process(es) and a worker from dist/, and small API helpers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,7 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PDFDocument } from 'pdf-lib';
-import { freePort, mongoUriFor, projectRoot, startFerretDB, startRedis, type ManagedService } from './local-services';
+import { databaseCredentials, startEmbeddedDatabase, startFerretDB } from './embedded-database';
+import { freePort, mongoUriFor, projectRoot, startRedis, type ManagedService } from './local-services';
 import { USCC_ALPHABET, usccCheckCharacter } from '../src/domain/uscc';
 
 export const root = projectRoot();
@@ -143,11 +146,14 @@ export function loggedErrors(dir: string): string[] {
   return lines;
 }
 
-/** Starts FerretDB, Redis (persistent, so queued jobs survive its restart), web processes and a worker. */
+/** Starts the database, Redis (persistent, so queued jobs survive its restart), web processes and a worker. */
 export async function startStack(opts: { webs?: number; env?: Record<string, string> } = {}): Promise<Stack> {
   if (!fs.existsSync(path.join(root, 'dist', 'src', 'server.js'))) throw new Error('build first: npm run build');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-stack-'));
-  let ferret = await startFerretDB({ dataDir: path.join(dir, 'ferretdb'), port: await freePort() });
+  fs.chmodSync(dir, 0o755);
+  const credentials = databaseCredentials(path.join(dir, 'db-credentials.json'));
+  const db = await startEmbeddedDatabase({ dataDir: path.join(dir, 'db'), port: await freePort(), postgresPort: await freePort(), credentials, durable: true, logDir: dir });
+  let ferret = db.ferret;
   let redis = await startRedis({ dataDir: path.join(dir, 'redis'), port: await freePort(), persistent: true });
   const mongoUri = mongoUriFor(ferret.url, 'stack');
   const env: Record<string, string> = {
@@ -193,7 +199,7 @@ export async function startStack(opts: { webs?: number; env?: Record<string, str
     },
     async restartFerret() {
       await ferret.stop();
-      ferret = await startFerretDB({ dataDir: path.join(dir, 'ferretdb'), port: ferret.port });
+      ferret = await startFerretDB({ stateDir: path.join(dir, 'db', 'ferretdb'), port: ferret.port, postgresPort: db.postgres.port, credentials });
       stack.ferret = ferret;
     },
     async stop() {
@@ -204,6 +210,7 @@ export async function startStack(opts: { webs?: number; env?: Record<string, str
       for (const c of [stack.worker, ...webs]) if (c.exitCode === null) c.kill('SIGKILL');
       await redis.stop();
       await ferret.stop();
+      await db.postgres.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,10 +1,11 @@
 /**
- * Readiness follows the services: with their own Redis and FerretDB, stopped and restarted
+ * Readiness follows the services: with their own Redis and FerretDB (on the suite's PostgreSQL), stopped and restarted
  * on the same ports, /readyz goes 503 within 2 seconds and back to 200.
  */
 import path from 'node:path';
 import request from 'supertest';
-import { freePort, mongoUriFor, startFerretDB, startRedis, type ManagedService } from '../../scripts/local-services';
+import { startFerretDB } from '../../scripts/embedded-database';
+import { freePort, mongoUriFor, startRedis, type ManagedService } from '../../scripts/local-services';
 import { enqueue } from '../../src/lib/queues';
 import { isUnavailableError } from '../../src/lib/errors';
 import { startTestApp, uniqueName, waitFor, type TestApp } from '../support/harness';
@@ -51,7 +52,7 @@ describe('readiness when the database goes away', () => {
 
   beforeAll(async () => {
     dir = tmp();
-    ferret = await startFerretDB({ dataDir: dir, port: await freePort() });
+    ferret = await startFerretDB({ stateDir: dir, port: await freePort(), postgresPort: Number(process.env.TEST_PG_PORT), credentials: null });
     t = await startTestApp({ MONGODB_URI: mongoUriFor(ferret.url, 'readiness') });
   });
   afterAll(async () => {
@@ -68,7 +69,7 @@ describe('readiness when the database goes away', () => {
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ mongo: 'down', redis: 'up' });
 
-    ferret = await startFerretDB({ dataDir: dir, port: ferret.port });
+    ferret = await startFerretDB({ stateDir: dir, port: ferret.port, postgresPort: Number(process.env.TEST_PG_PORT), credentials: null });
     await waitFor(async () => (await request(t.app).get('/readyz')).status === 200, 20_000, 250);
   });
 });
