@@ -21,7 +21,7 @@ import { cstYear } from '../src/domain/time';
 import { Contract } from '../src/modules/contracts/contract.model';
 import { TallyEntry, YearTallyDoc } from '../src/modules/turnover/turnover.model';
 import { reconcile } from '../src/modules/turnover/turnover.service';
-import { ContractNumber, Registration } from '../src/modules/review/registration.model';
+import { Registration } from '../src/modules/review/registration.model';
 
 const which = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['throughput', 'sse', 'reconcile']);
 
@@ -145,8 +145,9 @@ async function main() {
     if (which.has('reconcile')) {
       const n = Number(process.env.BENCH_CONTRACTS ?? 100_000);
       await mongoose.connect(mongoUriFor(ferret.url, 'bench-reconcile'));
-      for (const m of [Contract, TallyEntry, YearTallyDoc, Registration, ContractNumber]) await m.createCollection().catch(() => undefined);
+      for (const m of [Contract, TallyEntry, YearTallyDoc, Registration]) await m.createCollection().catch(() => undefined);
       await TallyEntry.createIndexes();
+      await Registration.createIndexes();
       log(`\nGenerating ${n} registered contracts with their ledger entries…`);
       const t0 = Date.now();
       const year = cstYear(new Date());
@@ -159,7 +160,6 @@ async function main() {
         const contracts = [];
         const entries = [];
       const regs = [];
-      const numbers = [];
         for (let k = i; k < Math.min(n, i + batch); k++) {
           const _id = new mongoose.Types.ObjectId();
           const registeredAt = new Date(Date.UTC(year - (k % 3), k % 12, 1 + (k % 27), 3));
@@ -181,17 +181,15 @@ async function main() {
           const seq = (seqs.get(fact.year) ?? 0) + 1;
           seqs.set(fact.year, seq);
           entries.push({ _id: `${fact.year}-${String(seq).padStart(9, '0')}`, e: `registered:${_id}`, s: 1, f: encodeFact(fact) });
-          numbers.push({ _id: String(_id), number: `${fact.year}630100${String(seq).padStart(6, '0')}`, registrationId: `${fact.year}-${String(seq).padStart(6, '0')}`, at: registeredAt, revokedAt: null });
           tallies.set(fact.year, applyFact(tallies.get(fact.year) ?? emptyTally(fact.year), fact, 1));
         }
         await Contract.collection.insertMany(contracts, { ordered: false });
         await TallyEntry.collection.insertMany(entries as never[], { ordered: false });
         await Registration.collection.insertMany(regs as never[], { ordered: false });
-        await ContractNumber.collection.insertMany(numbers as never[], { ordered: false });
       }
       for (const [y, tally] of tallies) {
         if (y < 0) continue;
-        await YearTallyDoc.collection.insertOne({ _id: `turnover-${y}`, year: y, version: 0, appliedSeq: seqs.get(y)!, tally, updatedAt: new Date() } as never);
+        await YearTallyDoc.collection.insertOne({ _id: `turnover-${y}`, year: y, appliedSeq: seqs.get(y)!, tally, updatedAt: new Date() } as never);
       }
       log(`generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       const start = Date.now();

@@ -148,6 +148,10 @@ function writeSettings(pgDir: string, durable: boolean): void {
   const settings: Record<string, string | number | boolean> = {
     shared_preload_libraries: 'pg_cron,pg_documentdb_core,pg_documentdb',
     'cron.database_name': 'postgres',
+    // DocumentDB schedules pg_cron jobs every few seconds: keep them out of the log and of
+    // cron.job_run_details, which nothing reads and nothing purges.
+    'cron.log_run': false,
+    'cron.log_statement': false,
     // What FerretDB's own PostgreSQL image sets for DocumentDB.
     'documentdb.enableSchemaValidation': true,
     'documentdb.enableBypassDocumentValidation': true,

@@ -99,3 +99,6 @@ export function toAppError(err: unknown): AppError {
   if (isUnavailableError(err)) return new AppError('UNAVAILABLE', { cause: err });
   return new AppError('INTERNAL', { cause: err });
 }
+
+/** A write refused by a unique index (MongoDB's and FerretDB's code 11000). */
+export const isDuplicateKey = (err: unknown): boolean => (err as { code?: number } | null)?.code === 11000;

@@ -101,23 +101,46 @@ async function fillFiling(page: Page, title: string, amount: string, email: stri
 maybe('the browser journey', () => {
   beforeAll(async () => {
     fs.mkdirSync(artifacts, { recursive: true });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const env = {
-      NODE_ENV: 'test',
-      PORT: String(port),
-      PUBLIC_URL: base,
-      MONGODB_URI: mongoUriFor(process.env.TEST_MONGO_URL!, uniqueName('e2e_')),
-      REDIS_URL: process.env.TEST_REDIS_URL!,
-      QUEUE_PREFIX: uniqueName('e2e'),
-      SESSION_SECRET: 'e2e-session-secret-'.repeat(3),
-      SECURE_COOKIES: 'false',
-      LOG_LEVEL: 'error',
-      BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
-      BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-    };
-    web = start('src/server.js', env);
+    // The port is free when chosen, but another test file's server may take it before the
+    // web process binds: then that process exits and we try another port.
+    let env: NodeJS.ProcessEnv = {};
+    for (let attempt = 0; attempt < 5 && !web; attempt++) {
+      const port = await freePort();
+      base = `http://127.0.0.1:${port}`;
+      env = {
+        NODE_ENV: 'test',
+        PORT: String(port),
+        PUBLIC_URL: base,
+        MONGODB_URI: mongoUriFor(process.env.TEST_MONGO_URL!, uniqueName('e2e_')),
+        REDIS_URL: process.env.TEST_REDIS_URL!,
+        QUEUE_PREFIX: uniqueName('e2e'),
+        SESSION_SECRET: 'e2e-session-secret-'.repeat(3),
+        SECURE_COOKIES: 'false',
+        LOG_LEVEL: 'info',
+        BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+        BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      };
+      const child = spawn(process.execPath, [path.join(root, 'dist', 'src/server.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const listening = await new Promise<boolean>((resolve) => {
+        let seen = '';
+        // Read on after the line too, or the process would stall on a full pipe.
+        child.stdout!.on('data', (chunk: Buffer) => {
+          if (seen === null) return;
+          seen += chunk.toString();
+          if (seen.includes('registry web listening')) {
+            seen = null as unknown as string;
+            resolve(true);
+          }
+        });
+        child.once('exit', () => resolve(false));
+        setTimeout(() => resolve(false), 60_000);
+      });
+      if (listening) web = child;
+      else child.kill('SIGKILL');
+    }
+    if (!web) throw new Error('the web process did not start');
     await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok === true, 60_000, 200);
+    env.LOG_LEVEL = 'error';
     worker = start('workers/main.js', env);
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -1,10 +1,12 @@
 /**
- * The state-change primitive against the real FerretDB, which does not isolate
- * read-modify-write: of many concurrent changes from one version, exactly one wins.
+ * The state-change primitives against the real embedded database (FerretDB v2 on PostgreSQL
+ * with DocumentDB): conditional updates win for exactly one caller, and counters hand out
+ * gap-free numbers, one per key, however many callers race.
  */
 import { Organization } from '../../src/modules/organizations/organization.model';
-import { ABANDONED_AFTER_MS, completeAbandoned, transition, VersionClaim } from '../../src/lib/transitions';
-import { startTestApp, type TestApp } from '../support/harness';
+import { Counter, keyOf, takeNumber } from '../../src/lib/counters';
+import { atVersion, updateIf, updateLatest } from '../../src/lib/transitions';
+import { startTestApp, uniqueName, type TestApp } from '../support/harness';
 import { makeUscc } from '../support/fixtures';
 
 let t: TestApp;
@@ -17,41 +19,63 @@ afterAll(async () => {
 
 const newOrg = () => Organization.create({ name: '并发测试机构', uscc: makeUscc(), nature: '150', regionCode: '630100' });
 
-it('lets exactly one of 20 concurrent transitions from the same version win', async () => {
-  const org = await newOrg();
-  const read = await Organization.findById(org._id).lean();
-  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => transition(Organization, read!, { status: 'verified', rejectionReason: `writer ${i}` })));
-  const winners = results.map((r, i) => (r.ok ? i : -1)).filter((i) => i >= 0);
-  expect(winners).toHaveLength(1);
-  const after = await Organization.findById(org._id).lean();
-  expect(after).toMatchObject({ status: 'verified', version: 1, rejectionReason: `writer ${winners[0]}` });
+it('lets exactly one of 20 concurrent conditional updates win, in 20 trials of 20', async () => {
+  for (let trial = 0; trial < 20; trial++) {
+    const org = await newOrg();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => updateIf(Organization, { _id: org._id, status: 'pending' }, { $set: { status: 'verified', rejectionReason: `writer ${i}` } })),
+    );
+    const winners = results.map((r, i) => (r ? i : -1)).filter((i) => i >= 0);
+    expect(winners).toHaveLength(1);
+    expect(await Organization.findById(org._id).lean()).toMatchObject({ status: 'verified', version: 1, rejectionReason: `writer ${winners[0]}` });
+  }
 });
 
-it('chains transitions: each needs the version the previous one wrote', async () => {
+it('counts 50 concurrent $inc exactly', async () => {
   const org = await newOrg();
-  const v0 = await Organization.findById(org._id).lean();
-  expect(await transition(Organization, v0!, { address: 'first' })).toEqual({ ok: true, version: 1 });
-  expect(await transition(Organization, v0!, { address: 'stale' })).toEqual({ ok: false });
-  const v1 = await Organization.findById(org._id).lean();
-  expect(await transition(Organization, v1!, { address: 'second' })).toEqual({ ok: true, version: 2 });
-  expect((await Organization.findById(org._id).lean())?.address).toBe('second');
+  await Promise.all(Array.from({ length: 50 }, () => Organization.updateOne({ _id: org._id }, { $inc: { version: 1 } })));
+  expect((await Organization.findById(org._id).lean())?.version).toBe(50);
 });
 
-it('completes a change whose winner stopped between claiming and writing', async () => {
+it('applies a change computed from a document only at the version it was read', async () => {
   const org = await newOrg();
-  const doc = await Organization.findById(org._id).lean();
-  // The winner claimed version 0 and died before writing.
-  await VersionClaim.create({ _id: `organizations:${org._id}:v0`, at: new Date(Date.now() - ABANDONED_AFTER_MS - 1000), set: { status: 'rejected', rejectionReason: 'crashed writer' } });
-  expect(await completeAbandoned(Organization, doc!)).toBe(true);
-  expect(await Organization.findById(org._id).lean()).toMatchObject({ status: 'rejected', rejectionReason: 'crashed writer', version: 1 });
-  // Completing again changes nothing: the document has moved on.
-  expect(await completeAbandoned(Organization, doc!)).toBe(false);
+  const v0 = (await Organization.findById(org._id).lean())!;
+  expect(await updateIf(Organization, atVersion(v0), { $set: { address: 'first' } })).toMatchObject({ address: 'first', version: 1 });
+  expect(await updateIf(Organization, atVersion(v0), { $set: { address: 'stale' } })).toBeNull();
+  const v1 = (await Organization.findById(org._id).lean())!;
+  expect(await updateIf(Organization, atVersion(v1), { $set: { address: 'second' } })).toMatchObject({ address: 'second', version: 2 });
 });
 
-it('leaves a fresh claim alone: its winner may still be writing', async () => {
+it('re-reads and retries read-compute-write changes so none is lost', async () => {
   const org = await newOrg();
-  const doc = await Organization.findById(org._id).lean();
-  await VersionClaim.create({ _id: `organizations:${org._id}:v0`, at: new Date(), set: { status: 'verified' } });
-  expect(await completeAbandoned(Organization, doc!)).toBe(false);
-  expect((await Organization.findById(org._id).lean())?.status).toBe('pending');
+  await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      updateLatest<{ _id: unknown; version?: number; address?: string }>(Organization, org._id, (d) => ({ $set: { address: `${d.address ?? ''}${i}` } }), 50),
+    ),
+  );
+  const address = (await Organization.findById(org._id).lean())!.address!;
+  expect(address.split('').sort().join('')).toBe('01234567');
+});
+
+describe('counters', () => {
+  it('gives 40 keys, each asking twice at once, the numbers 1…40, one each', async () => {
+    const id = uniqueName('counter-');
+    const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
+    const got = await Promise.all([...keys, ...keys].map((k) => takeNumber(id, k, async () => 0)));
+    const byKey = new Map<string, number>();
+    [...keys, ...keys].forEach((k, i) => {
+      if (byKey.has(k)) expect(got[i]).toBe(byKey.get(k));
+      byKey.set(k, got[i]);
+    });
+    expect([...byKey.values()].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    // The log tells which key each number was taken for (what a sweeper needs after a crash).
+    expect((await keyOf(id, byKey.get('key-7')!))?.key).toBe('key-7');
+  });
+
+  it('starts a new counter after the numbers already in use', async () => {
+    const id = uniqueName('counter-');
+    expect(await takeNumber(id, 'a', async () => 41)).toBe(42);
+    expect(await takeNumber(id, 'b', async () => 41)).toBe(43);
+    expect(await Counter.findById(id).lean()).toMatchObject({ seq: 43 });
+  });
 });

@@ -8,7 +8,7 @@ import { cstYear } from '../../src/domain/time';
 import { Contract } from '../../src/modules/contracts/contract.model';
 import { TallyEntry, YearTallyDoc } from '../../src/modules/turnover/turnover.model';
 import { applyPending, getTally, reconcile, recordTallyEvent, tallyId } from '../../src/modules/turnover/turnover.service';
-import { allocateRegistrationNumber } from '../../src/modules/review/registration-numbers';
+import { numberRegistration } from '../../src/modules/review/registration-numbers';
 import { startTestApp, waitFor, type TestApp } from '../support/harness';
 import { csrfFrom, inReviewContract, makeBureauUser, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
 
@@ -71,7 +71,7 @@ describe('exact tallies', () => {
       contractAmountFen: 777_00, technicalAmountFen: 700_00, registeredAt: new Date('2026-12-31T16:30:00Z'), registrationYear: 2027,
     });
     // Registered as the decision path does it: a number in its CST year, then the ledger entry.
-    expect(await allocateRegistrationNumber(2027, String(c._id), '630100', c.registeredAt!)).toMatch(/^2027630100\d{6}$/);
+    expect(await numberRegistration(c.toObject(), '630100')).toMatch(/^2027630100\d{6}$/);
     const before2026 = (await getTally(2026)).tally.totals.contractFen;
     expect(await recordTallyEvent('registered', c.toObject(), '630100')).toBe(2027);
     await applyPending(2027);

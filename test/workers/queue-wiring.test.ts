@@ -1,7 +1,6 @@
 /** BullMQ wiring against the real Redis: a job is enqueued, a worker runs it, its result is stored. */
 import { QueueEvents } from 'bullmq';
 import { Types } from 'mongoose';
-import { VersionClaim } from '../../src/lib/transitions';
 import { ApiToken } from '../../src/modules/accounts/token.model';
 import { createWorkerRedis } from '../../src/lib/redis';
 import { WorkerHeartbeat } from '../../src/modules/system/heartbeat.model';
@@ -37,22 +36,17 @@ it('processes an enqueued heartbeat job and stores its result in the database', 
   expect(Date.now() - stored!.seenAt.getTime()).toBeLessThan(10_000);
 });
 
-it('sweeps expired tokens and old claims, safely twice', async () => {
+it('sweeps expired tokens, safely twice', async () => {
   const userId = new Types.ObjectId();
   await ApiToken.create([
     { _id: 'expired', userId, createdAt: new Date(), expiresAt: new Date(Date.now() - 1000) },
     { _id: 'live', userId, createdAt: new Date(), expiresAt: new Date(Date.now() + 3600_000) },
   ]);
-  await VersionClaim.create([
-    { _id: 'old', at: new Date(Date.now() - 2 * 24 * 3600_000), set: {} },
-    { _id: 'recent', at: new Date(), set: {} },
-  ]);
   const first = await (await t.queues.maintenance.add('housekeeping', {})).waitUntilFinished(events, 10_000);
-  expect(first).toEqual({ tokens: 1, claims: 1 });
+  expect(first).toEqual({ tokens: 1 });
   const second = await (await t.queues.maintenance.add('housekeeping', {})).waitUntilFinished(events, 10_000);
-  expect(second).toEqual({ tokens: 0, claims: 0 });
+  expect(second).toEqual({ tokens: 0 });
   expect((await ApiToken.find().lean()).map((d) => d._id)).toEqual(['live']);
-  expect((await VersionClaim.find().lean()).map((d) => d._id)).toEqual(['recent']);
 });
 
 it('enqueues a job with a business id only once', async () => {

@@ -1,13 +1,13 @@
 /** The maintenance queue: housekeeping jobs that keep the registry healthy. */
 import type { Job } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
-import { pruneClaims } from '../../src/lib/transitions';
 import { sweepExpiredTokens } from '../../src/modules/accounts/tokens.service';
 import type { Queues } from '../../src/lib/queues';
 import { requeueSubmitted } from '../../src/modules/contracts/contracts.jobs';
 import { requeuePendingMail } from '../../src/modules/notifications/notifications.service';
 import { completeDecisions, watchDeadlines, type ReviewDeps } from '../../src/modules/review/review.service';
 import { requeueMissingCertificates } from '../../src/modules/review/certificate';
+import { currentYear, refreshYear } from '../../src/modules/turnover/turnover.service';
 import { recordHeartbeat, type WorkerIdentity } from '../../src/modules/system/heartbeat.service';
 
 export function maintenanceProcessor(identity: WorkerIdentity, queues: Queues, review: ReviewDeps) {
@@ -17,16 +17,18 @@ export function maintenanceProcessor(identity: WorkerIdentity, queues: Queues, r
         await recordHeartbeat(identity);
         return { workerId: identity.id };
       case 'housekeeping': {
-        const now = Date.now();
-        const tokens = await sweepExpiredTokens(new Date(now));
-        // A claim is only needed while its version is current or being completed.
-        const claims = await pruneClaims(new Date(now - 24 * 3600_000));
-        return { tokens, claims };
+        const tokens = await sweepExpiredTokens(new Date());
+        return { tokens };
       }
       case 'requeue-submitted':
         return { enqueued: await requeueSubmitted(queues), mails: await requeuePendingMail(queues) };
       case 'complete-decisions':
-        return { completed: await completeDecisions(review), certificates: await requeueMissingCertificates(queues) };
+        return {
+          completed: await completeDecisions(review),
+          certificates: await requeueMissingCertificates(queues),
+          // Applies what is pending, filling a ledger number whose taker died, and republishes.
+          tally: (await refreshYear({ redis: review.redis, prefix: review.config.queuePrefix, targetFen: review.config.turnoverTargetFen }, currentYear())).contracts,
+        };
       case 'deadline-watch':
         return watchDeadlines();
       default:

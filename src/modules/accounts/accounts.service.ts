@@ -1,7 +1,7 @@
 /** Signing in, passwords and bureau accounts. Plain values in and out. */
 import { Types } from 'mongoose';
 import { z } from 'zod';
-import { AppError, conflict } from '../../lib/errors';
+import { AppError, conflict, isDuplicateKey } from '../../lib/errors';
 import { email, parseInput, text } from '../../lib/validation';
 import { recordAudit, type Actor } from '../audit/audit.service';
 import { toCurrentUser, type CurrentUser } from './current-user';
@@ -106,7 +106,7 @@ export async function createUser(u: {
     });
     return String(doc._id);
   } catch (err) {
-    if ((err as { code?: number }).code === 11000) throw conflict('EMAIL_TAKEN', 'errors.emailTaken');
+    if (isDuplicateKey(err)) throw conflict('EMAIL_TAKEN', 'errors.emailTaken');
     throw err;
   }
 }

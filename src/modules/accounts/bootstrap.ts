@@ -1,5 +1,6 @@
 /** Creates the first bureau admin at start-up when no admin exists yet. */
 import type { Config } from '../../config';
+import { isDuplicateKey } from '../../lib/errors';
 import { generatePassword, hashPassword } from './password';
 import { User } from './user.model';
 
@@ -18,7 +19,7 @@ export async function ensureBootstrapAdmin(config: Pick<Config, 'bootstrapAdmin'
     await User.create({ email, name: '科技局管理员', role: 'admin', passwordHash: await hashPassword(chosen), mustChangePassword: !password });
   } catch (err) {
     // Another process created it first (unique email index): nothing to do.
-    if ((err as { code?: number }).code === 11000) return { created: false, email };
+    if (isDuplicateKey(err)) return { created: false, email };
     throw err;
   }
   return { created: true, email, generatedPassword: password ? undefined : chosen };

@@ -106,6 +106,12 @@ const contractSchema = new Schema(
       ),
       default: null,
     },
+    /**
+     * The decision whose follow-up (registration number, ledger entry, notification,
+     * certificate) is not yet known to be done: set in the same atomic update as the decision
+     * and cleared after, so a process that dies in between leaves a mark the sweeper finds.
+     */
+    pendingEffects: { type: String, default: null },
     certificateFileId: { type: String, default: null },
     revokedAt: { type: Date, default: null },
     registrationNumber: { type: String, default: null },
@@ -129,6 +135,7 @@ contractSchema.index({ signedYear: 1 });
 contractSchema.index({ registrationNumber: 1 });
 contractSchema.index({ 'seller.uscc': 1 });
 contractSchema.index({ contractAmountFen: 1 });
+contractSchema.index({ pendingEffects: 1, updatedAt: 1 });
 
 export type ContractDoc = InferSchemaType<typeof contractSchema> & { _id: Types.ObjectId; createdAt: Date; updatedAt: Date };
 export const Contract = mongoose.model('Contract', contractSchema);

@@ -18,7 +18,7 @@ import { cstDate, cstIso } from '../../domain/time';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { Queues } from '../../lib/queues';
-import { mutateDoc, transition } from '../../lib/transitions';
+import { atVersion, updateIf, updateLatest } from '../../lib/transitions';
 import { escapeRegex, parseInput } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
 import { getOrganization } from '../organizations/organizations.service';
@@ -119,13 +119,13 @@ const notEditable = (status: string) => conflict('CONTRACT_NOT_EDITABLE', 'error
 
 /**
  * Changes the applicant's document with `change` (which sees the latest version and returns
- * the `$set`), retrying when another writer got in first: edits should not fail just because
- * something else changed the document a moment earlier.
+ * the `$set`), applied only at the version it saw and retried when another writer got in
+ * first: edits should not fail just because something else changed the document a moment earlier.
  */
 async function mutate(user: CurrentUser, id: string, change: (doc: ContractRecord) => Record<string, unknown>): Promise<ContractRecord> {
   await loadContract(user, id); // 404 for anyone else's
   try {
-    return (await mutateDoc<ContractRecord>(Contract, id, change)).doc;
+    return (await updateLatest<ContractRecord>(Contract, id, (doc) => ({ $set: change(doc) }))).doc;
   } catch (err) {
     if (err instanceof AppError) throw err;
     if (/too many concurrent changes/.test((err as Error).message)) throw conflict('CONTRACT_BUSY', 'errors.contractBusy');
@@ -290,14 +290,16 @@ export async function submitContract(deps: SubmitDeps, user: CurrentUser, id: st
   const issues = submitProblems(doc);
   if (issues.length) throw new AppError('VALIDATION_FAILED', { code: 'FILING_INCOMPLETE', details: issues });
   const submission = (doc.submissionCount ?? 0) + 1;
-  const res = await transition(Contract, doc, {
-    status: 'submitted',
-    submissionCount: submission,
-    submittedAt: new Date(),
-    decisionDeadline: null,
-    history: [...doc.history, historyEntry(user, 'submitted')],
-  });
-  if (!res.ok) {
+  // At the version checked above: an edit made meanwhile would not have been checked.
+  const submitted = await updateIf(
+    Contract,
+    { ...atVersion(doc), status: { $in: EDITABLE_STATUSES } },
+    {
+      $set: { status: 'submitted', submissionCount: submission, submittedAt: new Date(), decisionDeadline: null },
+      $push: { history: historyEntry(user, 'submitted') },
+    },
+  );
+  if (!submitted) {
     const current = await Contract.findById(id).select({ status: 1 }).lean();
     throw conflict('CONTRACT_NOT_SUBMITTABLE', 'errors.contractNotSubmittable', { current: { status: current?.status ?? doc.status } });
   }
@@ -316,8 +318,12 @@ export async function withdrawContract(user: CurrentUser, id: string, note: stri
   const doc = await loadContract(user, id);
   const refuse = (status: string) => conflict('CONTRACT_NOT_WITHDRAWABLE', 'errors.contractNotWithdrawable', { current: { status } });
   if (!WITHDRAWABLE_STATUSES.includes(doc.status as ContractStatus)) throw refuse(doc.status);
-  const res = await transition(Contract, doc, { status: 'withdrawn', history: [...doc.history, historyEntry(user, 'withdrawn', note)] });
-  if (!res.ok) throw refuse((await Contract.findById(id).select({ status: 1 }).lean())?.status ?? doc.status);
+  const withdrawn = await updateIf(
+    Contract,
+    { _id: doc._id, status: { $in: WITHDRAWABLE_STATUSES } },
+    { $set: { status: 'withdrawn' }, $push: { history: historyEntry(user, 'withdrawn', note) } },
+  );
+  if (!withdrawn) throw refuse((await Contract.findById(id).select({ status: 1 }).lean())?.status ?? doc.status);
   return { status: 'withdrawn' };
 }
 

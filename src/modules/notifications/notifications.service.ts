@@ -3,7 +3,7 @@ import nodemailer from 'nodemailer';
 import { Types } from 'mongoose';
 import type { Logger } from '../../lib/logger';
 import { enqueue, type Queues } from '../../lib/queues';
-import { claimOnce, mutateDoc, releaseClaim } from '../../lib/transitions';
+import { isDuplicateKey } from '../../lib/errors';
 import { User } from '../accounts/user.model';
 import { Notification, OutboxMail } from './notification.model';
 
@@ -35,7 +35,7 @@ export async function notify(queues: Queues | null, n: NewNotification, logger?:
       createdAt: new Date(),
     });
   } catch (err) {
-    if ((err as { code?: number }).code !== 11000) throw err;
+    if (!isDuplicateKey(err)) throw err;
   }
   if (!queues) return;
   try {
@@ -77,7 +77,7 @@ export function createMailer(settings: MailSettings) {
       try {
         await OutboxMail.create({ _id: mail.id, to: mail.to, from: settings.mailFrom, subject: mail.subject, text: mail.text, createdAt: new Date() });
       } catch (err) {
-        if ((err as { code?: number }).code !== 11000) throw err;
+        if (!isDuplicateKey(err)) throw err;
       }
     },
   };
@@ -86,27 +86,30 @@ export function createMailer(settings: MailSettings) {
 export type Mailer = ReturnType<typeof createMailer>;
 
 /**
- * Mails a notification to its organisation's members, at most once: the send is claimed
- * first, and the claim is given back only when the send failed (so the retry may send).
+ * Mails a notification to its organisation's members, at most once: the send is claimed by
+ * one atomic update of the notification (pending → sending), and given back (→ pending) only
+ * when the send failed, so the retry may send. A process that dies mid-send leaves it
+ * `sending`: not mailing twice matters more than mailing at all (it is in the app anyway).
  */
 export async function sendNotificationMail(mailer: Mailer, notificationId: string): Promise<'sent' | 'skipped' | 'no_recipients'> {
   const n = await Notification.findById(notificationId).lean();
-  if (!n || n.email?.status === 'sent' || n.email?.status === 'no_recipients') return 'skipped';
+  if (!n || n.email?.status !== 'pending') return 'skipped';
   const members = await User.find({ organizationId: n.organizationId, disabled: false }).select({ email: 1 }).lean();
   const to = members.map((m) => m.email);
+  const pending = { _id: notificationId, 'email.status': 'pending' };
   if (!to.length) {
-    await mutateDoc(Notification, notificationId, () => ({ email: { status: 'no_recipients', to: [] } }));
+    await Notification.updateOne(pending, { $set: { email: { status: 'no_recipients', to: [] } } });
     return 'no_recipients';
   }
-  const claim = `email:${notificationId}`;
-  if (!(await claimOnce(claim, { to }))) return 'skipped';
+  const claimed = await Notification.findOneAndUpdate(pending, { $set: { 'email.status': 'sending', 'email.to': to } }).lean();
+  if (!claimed) return 'skipped';
   try {
     await mailer.send({ id: notificationId, to, subject: `${n.subject} / ${n.subjectEn}`, text: `${n.body}\n\n${n.bodyEn}` });
   } catch (err) {
-    await releaseClaim(claim);
+    await Notification.updateOne({ _id: notificationId, 'email.status': 'sending' }, { $set: { 'email.status': 'pending', 'email.error': (err as Error).message.slice(0, 500) } });
     throw err;
   }
-  await mutateDoc(Notification, notificationId, () => ({ email: { status: 'sent', to, sentAt: new Date(), via: mailer.via } }));
+  await Notification.updateOne({ _id: notificationId }, { $set: { email: { status: 'sent', to, sentAt: new Date(), via: mailer.via } } });
   return 'sent';
 }
 
@@ -120,12 +123,8 @@ export async function unreadCount(organizationId: string, userId: string): Promi
 
 export async function markAllRead(organizationId: string, userId: string): Promise<void> {
   const uid = new Types.ObjectId(userId);
-  const unread = await Notification.find({ organizationId: new Types.ObjectId(organizationId), readBy: { $ne: uid } }).select({ _id: 1 }).lean();
-  for (const n of unread) {
-    await mutateDoc(Notification, n._id, (doc: { readBy?: Types.ObjectId[]; _id: string }) =>
-      (doc.readBy ?? []).some((r) => String(r) === userId) ? null : { readBy: [...(doc.readBy ?? []), uid] },
-    );
-  }
+  // $addToSet is atomic per document: two tabs marking at once add the reader once.
+  await Notification.updateMany({ organizationId: new Types.ObjectId(organizationId), readBy: { $ne: uid } }, { $addToSet: { readBy: uid } });
 }
 
 export async function listOutbox(limit = 100) {

@@ -5,14 +5,14 @@ import { ENTITY_NATURE_CODES } from '../../domain/codes';
 import { isLocalityCode } from '../../domain/regions';
 import { cstIso } from '../../domain/time';
 import { checkUscc } from '../../domain/uscc';
-import { AppError, conflict, notFound, type ErrorDetail } from '../../lib/errors';
+import { AppError, conflict, isDuplicateKey, notFound, type ErrorDetail } from '../../lib/errors';
 import { checkbox, email, optionalText, parseInput, text } from '../../lib/validation';
 import { createUser } from '../accounts/accounts.service';
 import type { CurrentUser } from '../accounts/current-user';
 import { passwordField, passwordProblems } from '../accounts/password-policy';
 import { revokeAllTokens } from '../accounts/tokens.service';
 import { User } from '../accounts/user.model';
-import { transition } from '../../lib/transitions';
+import { updateIf } from '../../lib/transitions';
 import { recordAudit, type Actor } from '../audit/audit.service';
 import { Organization, type OrganizationStatus } from './organization.model';
 
@@ -77,7 +77,7 @@ export async function signUpOrganization(input: unknown, ip?: string): Promise<S
       history: [{ at: new Date(), action: 'signed_up', note: checkFailed ? 'uscc_check_confirmed' : null }],
     });
   } catch (err) {
-    if ((err as { code?: number }).code === 11000) throw conflict('USCC_TAKEN', 'errors.usccTaken');
+    if (isDuplicateKey(err)) throw conflict('USCC_TAKEN', 'errors.usccTaken');
     throw err;
   }
   let userId: string;
@@ -150,14 +150,11 @@ async function decide(actor: Actor, id: string, to: 'verified' | 'rejected', rea
   if (org.status !== 'pending') throw notPending(org.status);
   const now = new Date();
   const actorId = new Types.ObjectId(actor.id);
-  const result = await transition(Organization, org, {
-    status: to,
-    rejectionReason: reason,
-    reviewedAt: now,
-    reviewedBy: actorId,
-    history: [...org.history, { at: now, actorId, action: to, note: reason }],
+  const changed = await updateIf(Organization, { _id: org._id, status: 'pending' }, {
+    $set: { status: to, rejectionReason: reason, reviewedAt: now, reviewedBy: actorId },
+    $push: { history: { at: now, actorId, action: to, note: reason } },
   });
-  if (!result.ok) {
+  if (!changed) {
     const current = await Organization.findById(id).select({ status: 1 }).lean();
     throw notPending(current?.status ?? org.status);
   }

@@ -12,7 +12,7 @@ import { CONTRACT_SUBTYPES, CONTRACT_TYPES } from '../../domain/codes';
 import { formatYuanGrouped } from '../../domain/money';
 import { cstDate } from '../../domain/time';
 import { enqueue, type Queues } from '../../lib/queues';
-import { mutateDoc } from '../../lib/transitions';
+import { updateIf } from '../../lib/transitions';
 import { deletePdf, storedSize, storePdf } from '../contracts/attachments.store';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 
@@ -113,6 +113,8 @@ export async function ensureCertificate(contractId: string, agencyName: string, 
   const doc = (await Contract.findById(contractId).lean()) as ContractDoc | null;
   if (!doc) throw new Error(`contract ${contractId} not found`);
   if (doc.status !== 'registered' && doc.status !== 'revoked') throw new Error(`contract ${contractId} is ${doc.status}, not registered`);
+  // Numbered just after the decision; the job retries until it is.
+  if (!doc.registrationNumber) throw new Error(`contract ${contractId} has no registration number yet`);
   if (doc.certificateFileId) {
     const size = await storedSize(doc.certificateFileId);
     if (size) return { fileId: doc.certificateFileId, size, rendered: false };
@@ -120,11 +122,12 @@ export async function ensureCertificate(contractId: string, agencyName: string, 
   const pdf = await renderCertificate(certificateData(doc, agencyName, publicUrl));
   const fileId = await storePdf(pdf, `certificate-${doc.registrationNumber}.pdf`, { contractId, kind: 'certificate' });
   const stale = doc.certificateFileId;
-  const { doc: after } = await mutateDoc<ContractDoc>(Contract, contractId, (d) => (d.certificateFileId && d.certificateFileId !== stale ? null : { certificateFileId: fileId }));
-  if (after.certificateFileId !== fileId) {
-    // Another renderer stored its file first: keep that one.
+  // Referenced only if no other renderer's file got there first (the stale one may be replaced).
+  const taken = await updateIf<ContractDoc>(Contract, { _id: doc._id, certificateFileId: stale ?? null }, { $set: { certificateFileId: fileId } });
+  if (!taken) {
     await deletePdf(fileId);
-    return { fileId: after.certificateFileId!, size: (await storedSize(after.certificateFileId!)) ?? 0, rendered: false };
+    const current = (await Contract.findById(contractId).select({ certificateFileId: 1 }).lean()) as ContractDoc | null;
+    return { fileId: current!.certificateFileId!, size: (await storedSize(current!.certificateFileId!)) ?? 0, rendered: false };
   }
   return { fileId, size: pdf.length, rendered: true };
 }

@@ -3,9 +3,11 @@
  * decisions (register, return, refuse, revoke) with gap-free registration numbers, and the
  * deadline watch. Plain values in and out.
  *
- * A decision is first claimed (one per submission, so of two reviewers acting at once one
- * wins), then carried out idempotently: number, status, notification, certificate. If a
- * process dies midway, `completeDecisions` (a scheduled job) finishes the claimed decision.
+ * A decision is one atomic conditional update of the contract (of two reviewers, or a
+ * reviewer and a withdrawing applicant, acting at once exactly one wins; the other gets 409
+ * with the state that won). Only then is it carried out, idempotently: number, ledger,
+ * notification, certificate. The update also marks the contract `pendingEffects`; if the
+ * process dies before clearing that mark, `completeDecisions` (a scheduled job) finishes.
  */
 import { Types } from 'mongoose';
 import { z } from 'zod';
@@ -18,7 +20,7 @@ import type { Config } from '../../config';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { enqueue, type Queues } from '../../lib/queues';
-import { ABANDONED_AFTER_MS, claimOnce, mutateDoc, readClaim, VersionClaim } from '../../lib/transitions';
+import { updateIf } from '../../lib/transitions';
 import { escapeRegex, parseInput, text } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
 import { recordAudit } from '../audit/audit.service';
@@ -27,7 +29,7 @@ import { Contract, type ContractDoc, type ContractStatus } from '../contracts/co
 import { fieldsOf } from '../contracts/contracts.service';
 import { notify } from '../notifications/notifications.service';
 import { tallyAfterDecision } from '../turnover/turnover.service';
-import { allocateRegistrationNumber, markRegistrationRevoked } from './registration-numbers';
+import { markRegistrationRevoked, numberRegistration } from './registration-numbers';
 import type { Redis } from 'ioredis';
 
 export interface ReviewDeps {
@@ -100,19 +102,16 @@ export async function verifySubmission(contractId: string, submission: number, a
   });
   const expertReview = (doc.technicalAmountFen ?? 0) >= EXPERT_REVIEW_FEN;
   const decisionDeadline = addWorkingDays(filedOn, expertReview ? 30 : 15);
-  const { changed } = await mutateDoc<ContractDoc>(Contract, contractId, (d) =>
-    d.status === 'submitted' && d.submissionCount === submission
-      ? {
-          status: 'in_review',
-          findings,
-          expertReview,
-          decisionDeadline,
-          overdue: false,
-          history: [...d.history, { at: new Date(), actorId: null, actorName: SYSTEM.name, action: 'verified', note: null }],
-        }
-      : null,
+  // A filing in `submitted` cannot be edited, so the checks above still hold for it.
+  const moved = await updateIf(
+    Contract,
+    { _id: doc._id, status: 'submitted', submissionCount: submission },
+    {
+      $set: { status: 'in_review', findings, expertReview, decisionDeadline, overdue: false },
+      $push: { history: { at: new Date(), actorId: null, actorName: SYSTEM.name, action: 'verified', note: null } },
+    },
   );
-  return changed ? 'verified' : 'skipped';
+  return moved ? 'verified' : 'skipped';
 }
 
 // ── Decisions ──────────────────────────────────────────────────────────────────────────
@@ -128,31 +127,6 @@ export const revokeSchema = z.object({ reason: text(2000) });
 
 type DecisionAction = 'registered' | 'returned' | 'refused';
 
-interface DecisionPayload extends Record<string, unknown> {
-  action: DecisionAction;
-  contractId: string;
-  submission: number;
-  note: string | null;
-  reasonCode: number | null;
-  actorId: string;
-  actorName: string;
-  at: Date;
-}
-
-const decisionKey = (contractId: string, submission: number) => `decision:contracts:${contractId}:s${submission}`;
-const revokeKey = (contractId: string) => `revoke:contracts:${contractId}`;
-
-/** The contract once a change in progress has moved it out of `from` (waiting a little for it). */
-async function settledState(id: string, from: ContractStatus, waitMs = 3_000): Promise<ContractDoc> {
-  const until = Date.now() + waitMs;
-  let doc = await loadForBureau(id);
-  while (doc.status === from && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 50));
-    doc = await loadForBureau(id);
-  }
-  return doc;
-}
-
 async function loadForBureau(id: string): Promise<ContractDoc> {
   if (!Types.ObjectId.isValid(id)) throw notFound();
   const doc = (await Contract.findById(id).lean()) as ContractDoc | null;
@@ -163,32 +137,6 @@ async function loadForBureau(id: string): Promise<ContractDoc> {
 const notReviewable = (status: string, registrationNumber?: string | null) =>
   conflict('CONTRACT_NOT_IN_REVIEW', 'errors.contractNotInReview', { current: { status, registrationNumber: registrationNumber ?? null } });
 
-/** Carries out a claimed decision; safe to repeat (a retry, or completing a crashed one). */
-async function applyDecision(deps: ReviewDeps, p: DecisionPayload): Promise<ContractDoc> {
-  const at = new Date(p.at);
-  let registrationNumber: string | null = null;
-  if (p.action === 'registered') {
-    registrationNumber = await allocateRegistrationNumber(cstYear(at), p.contractId, deps.config.agency.code, at);
-  }
-  const { doc } = await mutateDoc<ContractDoc>(Contract, p.contractId, (d) => {
-    if (d.status !== 'in_review' || d.submissionCount !== p.submission) return null;
-    const set: Record<string, unknown> = {
-      status: p.action,
-      decision: { action: p.action, reasonCode: p.reasonCode, note: p.note, at, actorId: new Types.ObjectId(p.actorId), actorName: p.actorName },
-      history: [...d.history, { at, actorId: new Types.ObjectId(p.actorId), actorName: p.actorName, action: p.action, note: p.note }],
-    };
-    if (registrationNumber) {
-      set.registrationNumber = registrationNumber;
-      set.registeredAt = at;
-      set.registrationYear = cstYear(at);
-      set.searchText = [d.searchText, registrationNumber].filter(Boolean).join(' ');
-    }
-    return set;
-  });
-  if (doc.status === p.action && doc.submissionCount === p.submission) await decisionEffects(deps, doc, p.action, p.note, p.reasonCode);
-  return doc;
-}
-
 const KIND_TEXT: Record<string, { zh: string; en: string }> = {
   registered: { zh: '准予登记', en: 'registered' },
   returned: { zh: '退回补正', en: 'returned for correction' },
@@ -196,7 +144,7 @@ const KIND_TEXT: Record<string, { zh: string; en: string }> = {
   revoked: { zh: '撤销登记', en: 'revoked' },
 };
 
-/** What follows a decision: the applicant's notification, the certificate. All idempotent. */
+/** What follows a decision: the applicant's notification, the ledger, the certificate. All idempotent. */
 async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string, note: string | null, reasonCode: number | null) {
   const id = String(doc._id);
   const k = KIND_TEXT[kind];
@@ -226,8 +174,9 @@ async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string,
         doc,
       );
     } catch (err) {
-      // The decision stands; the tally job or the reconciliation catches up.
+      // The decision stands and stays marked pending: the sweeper and the reconciliation catch up.
       deps.logger.warn({ contractId: id, err: (err as Error).message }, 'turnover not updated at once');
+      return false;
     }
   }
   if (kind === 'registered' && deps.queues) {
@@ -237,29 +186,52 @@ async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string,
       deps.logger.warn({ contractId: id, err: (err as Error).message }, 'certificate not enqueued; the sweeper will');
     }
   }
+  return true;
+}
+
+/**
+ * Carries out the decision a contract is marked with (`pendingEffects`), after its status
+ * change has won: the registration number first (so only a winner ever takes one), then the
+ * effects, then the mark is cleared. Every step is idempotent, so running it again (the sweeper
+ * after a crash, or alongside a slow first run) finishes the work without doing any twice.
+ */
+async function carryOutDecision(deps: ReviewDeps, doc: ContractDoc): Promise<ContractDoc> {
+  const kind = doc.pendingEffects;
+  if (!kind) return doc;
+  let current = doc;
+  if ((current.status === 'registered' || current.status === 'revoked') && !current.registrationNumber) {
+    current = { ...current, registrationNumber: await numberRegistration(current, deps.config.agency.code) };
+  }
+  const note = kind === 'revoked' ? ([...current.history].reverse().find((h) => h.action === 'revoked')?.note ?? null) : (current.decision?.note ?? null);
+  const done = await decisionEffects(deps, current, kind, note, kind === 'refused' ? (current.decision?.reasonCode ?? null) : null);
+  // Cleared only if still the same decision (a revocation may have followed meanwhile).
+  if (done) await Contract.updateOne({ _id: current._id, pendingEffects: kind }, { $set: { pendingEffects: null } });
+  return current;
 }
 
 async function decide(deps: ReviewDeps, actor: CurrentUser, id: string, action: DecisionAction, note: string | null, reasonCode: number | null, ip?: string) {
   if (actor.role !== 'reviewer' && actor.role !== 'admin') throw new AppError('FORBIDDEN');
   const doc = await loadForBureau(id);
   if (doc.status !== 'in_review') throw notReviewable(doc.status, doc.registrationNumber);
-  const payload: DecisionPayload = {
-    action,
-    contractId: id,
-    submission: doc.submissionCount ?? 0,
-    note,
-    reasonCode,
-    actorId: actor.id,
-    actorName: actor.name,
-    at: new Date(),
+  const at = new Date();
+  const actorId = new Types.ObjectId(actor.id);
+  const set: Record<string, unknown> = {
+    status: action,
+    decision: { action, reasonCode, note, at, actorId, actorName: actor.name },
+    pendingEffects: action,
   };
-  if (!(await claimOnce(decisionKey(id, payload.submission), payload))) {
-    // Someone else decided a moment ago: show the state their decision leads to.
-    await completeDecision(deps, decisionKey(id, payload.submission));
-    const current = await settledState(id, 'in_review');
+  if (action === 'registered') Object.assign(set, { registeredAt: at, registrationYear: cstYear(at) });
+  // The decision itself: one conditional update, won by exactly one of any racing changes.
+  const won = await updateIf<ContractDoc>(
+    Contract,
+    { _id: doc._id, status: 'in_review', submissionCount: doc.submissionCount },
+    { $set: set, $push: { history: { at, actorId, actorName: actor.name, action, note } } },
+  );
+  if (!won) {
+    const current = await loadForBureau(id);
     throw notReviewable(current.status, current.registrationNumber);
   }
-  const after = await applyDecision(deps, payload);
+  const after = await carryOutDecision(deps, won);
   await recordAudit({ actor, action: `contract.${action}`, targetType: 'contract', targetId: id, ip, details: { note, reasonCode, registrationNumber: after.registrationNumber ?? null } });
   return after;
 }
@@ -290,60 +262,33 @@ export async function revokeContract(deps: ReviewDeps, actor: CurrentUser, id: s
   const notRegistered = (status: string) => conflict('CONTRACT_NOT_REGISTERED', 'errors.contractNotRegistered', { current: { status } });
   if (doc.status !== 'registered') throw notRegistered(doc.status);
   const at = new Date();
-  if (!(await claimOnce(revokeKey(id), { reason, actorId: actor.id, actorName: actor.name, at }))) {
-    await completeRevocation(deps, id);
-    throw notRegistered((await settledState(id, 'registered')).status);
-  }
-  await applyRevocation(deps, id, { reason, actorId: actor.id, actorName: actor.name, at });
-  await recordAudit({ actor, action: 'contract.revoked', targetType: 'contract', targetId: id, ip, details: { reason, registrationNumber: doc.registrationNumber } });
+  const won = await updateIf<ContractDoc>(
+    Contract,
+    { _id: doc._id, status: 'registered' },
+    {
+      $set: { status: 'revoked', revokedAt: at, pendingEffects: 'revoked' },
+      $push: { history: { at, actorId: new Types.ObjectId(actor.id), actorName: actor.name, action: 'revoked', note: reason } },
+    },
+  );
+  if (!won) throw notRegistered((await loadForBureau(id)).status);
+  const after = await carryOutDecision(deps, won);
+  await recordAudit({ actor, action: 'contract.revoked', targetType: 'contract', targetId: id, ip, details: { reason, registrationNumber: after.registrationNumber } });
   return { status: 'revoked' as const };
 }
 
-async function applyRevocation(deps: ReviewDeps, id: string, p: { reason: string; actorId: string; actorName: string; at: Date }) {
-  const at = new Date(p.at);
-  const { doc } = await mutateDoc<ContractDoc>(Contract, id, (d) =>
-    d.status !== 'registered'
-      ? null
-      : {
-          status: 'revoked',
-          revokedAt: at,
-          history: [...d.history, { at, actorId: new Types.ObjectId(p.actorId), actorName: p.actorName, action: 'revoked', note: p.reason }],
-        },
-  );
-  if (doc.status === 'revoked') await decisionEffects(deps, doc, 'revoked', p.reason, null);
-}
-
-/** Finishes a claimed decision whose claimant stopped (older than the abandonment limit). */
-async function completeDecision(deps: ReviewDeps, key: string, force = false): Promise<boolean> {
-  const claim = await readClaim(key);
-  if (!claim || (!force && Date.now() - claim.at.getTime() < ABANDONED_AFTER_MS)) return false;
-  await applyDecision(deps, claim.payload as DecisionPayload);
-  return true;
-}
-
-async function completeRevocation(deps: ReviewDeps, id: string, force = false): Promise<boolean> {
-  const claim = await readClaim(revokeKey(id));
-  if (!claim || (!force && Date.now() - claim.at.getTime() < ABANDONED_AFTER_MS)) return false;
-  await applyRevocation(deps, id, claim.payload as { reason: string; actorId: string; actorName: string; at: Date });
-  return true;
-}
+/** How long a decision's follow-up may take before the sweeper assumes its process died. */
+export const EFFECTS_GRACE_MS = 30_000;
 
 /**
- * The scheduled sweep: every decision and revocation claimed in the last day is carried out
- * to the end (status, number, notification, certificate). Repeating it is harmless.
+ * The scheduled sweep: every decision still marked pending a while after its last change is
+ * carried out to the end (number, ledger, notification, certificate). Repeating it is harmless.
  */
-export async function completeDecisions(deps: ReviewDeps): Promise<number> {
-  const since = new Date(Date.now() - 24 * 3600_000);
-  const claims = await VersionClaim.find({ at: { $gte: since, $lt: new Date(Date.now() - ABANDONED_AFTER_MS) } }).select({ _id: 1 }).lean();
-  let done = 0;
-  for (const c of claims) {
-    if (c._id.startsWith('decision:contracts:')) {
-      if (await completeDecision(deps, c._id, true)) done++;
-    } else if (c._id.startsWith('revoke:contracts:')) {
-      if (await completeRevocation(deps, c._id.split(':')[2], true)) done++;
-    }
-  }
-  return done;
+export async function completeDecisions(deps: ReviewDeps, graceMs = EFFECTS_GRACE_MS): Promise<number> {
+  const stuck = (await Contract.find({ pendingEffects: { $ne: null }, updatedAt: { $lt: new Date(Date.now() - graceMs) } })
+    .limit(1000)
+    .lean()) as ContractDoc[];
+  for (const c of stuck) await carryOutDecision(deps, c);
+  return stuck.length;
 }
 
 // ── The review queue ───────────────────────────────────────────────────────────────────
@@ -406,14 +351,10 @@ export async function listReviewQueue(rawQuery: unknown, today = cstDate(new Dat
 
 /** Marks open filings past their decision deadline (and unmarks any no longer late). */
 export async function watchDeadlines(today = cstDate(new Date())): Promise<{ overdue: number; marked: number }> {
-  const late = await Contract.find({ status: { $in: ['submitted', 'in_review'] }, decisionDeadline: { $lt: today }, overdue: { $ne: true } }).select({ _id: 1 }).lean();
-  let marked = 0;
-  for (const c of late) {
-    const { changed } = await mutateDoc<ContractDoc>(Contract, String(c._id), (d) =>
-      ['submitted', 'in_review'].includes(d.status) && d.decisionDeadline && d.decisionDeadline < today && !d.overdue ? { overdue: true } : null,
-    );
-    if (changed) marked++;
-  }
+  const { modifiedCount: marked } = await Contract.updateMany(
+    { status: { $in: ['submitted', 'in_review'] }, decisionDeadline: { $lt: today }, overdue: { $ne: true } },
+    { $set: { overdue: true } },
+  );
   const overdue = await Contract.countDocuments({ status: { $in: ['submitted', 'in_review'] }, overdue: true });
   return { overdue, marked };
 }

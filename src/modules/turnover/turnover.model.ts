@@ -2,9 +2,9 @@
  * The turnover ledger and the tallies built from it.
  *
  * Every registration and every revocation is one ledger entry, inserted once (its event key
- * is unique) with a gap-free sequence number per year. A year's tally records the last
- * sequence it has applied, and moves forward only by version-claimed transitions, so each
- * entry is counted exactly once however often the tally job runs.
+ * is unique) with a gap-free sequence number per year (lib/counters). A year's tally records
+ * the last sequence it has applied and moves forward by one `$inc` conditional on it, so
+ * each entry is counted exactly once however often the tally job runs.
  */
 import mongoose, { Schema } from 'mongoose';
 
@@ -12,8 +12,8 @@ const ledgerSchema = new Schema(
   {
     _id: { type: String, required: true }, // "<year>-<seq, 9 digits>": the year and the gap-free sequence
     e: { type: String, required: true }, // event key: "registered:<contractId>" | "revoked:<contractId>"
-    s: { type: Number, required: true, enum: [1, -1] }, // +1 adds, -1 takes back
-    f: { type: String, required: true }, // the fact, encoded by domain/tally.encodeFact
+    s: { type: Number, required: true, enum: [1, -1, 0] }, // +1 adds, -1 takes back, 0 fills a number whose taker died
+    f: { type: String, default: '' }, // the fact, encoded by domain/tally.encodeFact
   },
   { versionKey: false },
 );
@@ -21,27 +21,10 @@ ledgerSchema.index({ e: 1 }, { unique: true });
 
 export const TallyEntry = mongoose.model('TallyEntry', ledgerSchema);
 
-/**
- * One document per ledger event, `_id` = the event key: inserted before the entry, so an
- * event is recorded by one caller only, and found again by `_id` (no scan on FerretDB).
- */
-const tallyKeySchema = new Schema(
-  {
-    _id: { type: String, required: true },
-    year: { type: Number, required: true },
-    seq: { type: Number, default: null },
-    at: { type: Date, required: true },
-  },
-  { versionKey: false },
-);
-
-export const TallyKey = mongoose.model('TallyKey', tallyKeySchema);
-
 const tallySchema = new Schema(
   {
     _id: { type: String, required: true }, // "turnover-<year>"
     year: { type: Number, required: true },
-    version: { type: Number, default: 0 },
     appliedSeq: { type: Number, default: 0 },
     tally: { type: Schema.Types.Mixed, required: true },
     updatedAt: { type: Date, required: true },

@@ -4,63 +4,57 @@
  * registered contracts.
  */
 import type { Redis } from 'ioredis';
-import { addInPlace, applyFact, decodeFact, diffTallies, emptyTally, encodeFact, factOf, type TallyFact, type YearTally } from '../../domain/tally';
+import { addInPlace, decodeFact, diffTallies, emptyTally, encodeFact, factOf, type TallyFact, type YearTally } from '../../domain/tally';
 import { formatYuan } from '../../domain/money';
 import { cstIso, cstYear } from '../../domain/time';
+import { keyOf, lastNumber, takeNumber } from '../../lib/counters';
+import { isDuplicateKey } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { enqueue, type Queues } from '../../lib/queues';
-import { gaplessSequence } from '../../lib/sequence';
-import { transition } from '../../lib/transitions';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
-import { ContractNumber } from '../review/registration.model';
-import { ReconciliationRun, TallyEntry, TallyKey, YearTallyDoc } from './turnover.model';
+import { Registration } from '../review/registration.model';
+import { ReconciliationRun, TallyEntry, YearTallyDoc } from './turnover.model';
 
 export const tallyId = (year: number) => `turnover-${year}`;
 const entryId = (year: number, seq: number) => `${year}-${String(seq).padStart(9, '0')}`;
+const ledgerCounterId = (year: number) => `ledger:${year}`;
 
 const seqOf = (entryKey: string) => Number(entryKey.slice(5));
 const yearOf = (entryKey: string) => Number(entryKey.slice(0, 4));
 
-const ledgerSeqs = gaplessSequence(async (year) => {
-  const top = await TallyEntry.find({ _id: { $regex: `^${year}-` } }).sort({ _id: -1 }).limit(1).select({ _id: 1 }).lean();
-  return top[0] ? seqOf(top[0]._id) : 0;
-});
+/** How long a taken ledger number may stay without its entry before it counts as lost (its taker died). */
+export const LOST_ENTRY_AFTER_MS = 30_000;
 
-/** Appends a ledger entry with the next sequence number of its year; returns the sequence. */
-function appendEntry(eventKey: string, sign: 1 | -1, fact: TallyFact): Promise<number> {
-  return ledgerSeqs(fact.year, {
-    insert: async (seq) => {
-      await TallyEntry.create({ _id: entryId(fact.year, seq), e: eventKey, s: sign, f: encodeFact(fact) });
-      return seq;
-    },
-    doneField: 'e',
-    alreadyDone: async () => {
-      const e = await TallyEntry.findOne({ e: eventKey }).select({ _id: 1 }).lean();
-      return e ? seqOf(e._id) : null;
-    },
-    maxTries: 1_000_000,
-    what: `ledger entry ${eventKey}`,
-  });
+async function highestLedgerSeq(year: number): Promise<number> {
+  const top = await TallyEntry.findOne({ _id: { $gte: entryId(year, 0), $lte: entryId(year, 999_999_999) } }).sort({ _id: -1 }).select({ _id: 1 }).lean();
+  return top ? seqOf(top._id) : 0;
 }
 
-/** Records one ledger event, once: the event key is claimed by `_id`, then the entry appended. */
+/**
+ * Records one ledger event, once (its key is unique): the entry takes the next sequence number
+ * of its year. A number whose taker died before writing the entry is filled with a no-op by
+ * the applier after a while (see `applyPending`); a recorder that comes back late then finds
+ * its slot taken and records under a fresh number.
+ */
 async function recordOnce(eventKey: string, sign: 1 | -1, fact: TallyFact): Promise<void> {
-  if (await TallyKey.exists({ _id: eventKey })) return;
-  try {
-    await TallyKey.create({ _id: eventKey, year: fact.year, seq: null, at: new Date() });
-  } catch (err) {
-    if ((err as { code?: number }).code === 11000) return;
-    throw err;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (await TallyEntry.exists({ e: eventKey })) return;
+    const numberKey = attempt === 0 ? eventKey : `${eventKey}#${attempt}`;
+    const seq = await takeNumber(ledgerCounterId(fact.year), numberKey, () => highestLedgerSeq(fact.year));
+    try {
+      await TallyEntry.create({ _id: entryId(fact.year, seq), e: eventKey, s: sign, f: encodeFact(fact) });
+      return;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      // Either this event is recorded already (the loop's check returns), or the slot was filled as lost.
+    }
   }
-  const seq = await appendEntry(eventKey, sign, fact);
-  await TallyKey.updateOne({ _id: eventKey }, { $set: { seq } });
+  throw new Error(`ledger entry ${eventKey} could not be recorded`);
 }
 
-/** The fact a registration recorded, found by `_id` lookups only. */
+/** The fact a registration recorded. */
 async function recordedFact(contractId: string): Promise<TallyFact | null> {
-  const key = await TallyKey.findById(`registered:${contractId}`).lean();
-  if (!key || key.seq === null || key.seq === undefined) return null;
-  const entry = await TallyEntry.findById(entryId(key.year, key.seq)).select({ f: 1 }).lean();
+  const entry = await TallyEntry.findOne({ e: `registered:${contractId}` }).select({ f: 1 }).lean();
   return entry ? decodeFact(entry.f) : null;
 }
 
@@ -83,7 +77,6 @@ export async function recordTallyEvent(kind: 'registered' | 'revoked', c: Contra
 interface StoredTally {
   _id: string;
   year: number;
-  version?: number;
   appliedSeq: number;
   tally: YearTally;
   updatedAt: Date;
@@ -95,32 +88,72 @@ async function loadTallyDoc(year: number): Promise<StoredTally> {
   try {
     await YearTallyDoc.create({ _id: tallyId(year), year, appliedSeq: 0, tally: emptyTally(year), updatedAt: new Date() });
   } catch (err) {
-    if ((err as { code?: number }).code !== 11000) throw err;
+    if (!isDuplicateKey(err)) throw err;
   }
   return (await YearTallyDoc.findById(tallyId(year)).lean()) as StoredTally;
 }
 
-/** Applies the ledger entries a year's tally has not applied yet; safe to run any number of times. */
-export async function applyPending(year: number): Promise<{ applied: number; tally: YearTally; updatedAt: Date }> {
+/** A tally's numbers as `$inc` paths ("tally.by.type.transfer.contractFen": 100000). */
+function incrementsOf(delta: YearTally): Record<string, number> {
+  const inc: Record<string, number> = {};
+  const walk = (value: unknown, path: string) => {
+    if (typeof value === 'number') {
+      if (value !== 0) inc[path] = value;
+    } else if (value && typeof value === 'object') {
+      // Keys are codes; a dot or dollar would change the path's meaning.
+      for (const [k, v] of Object.entries(value)) walk(v, `${path}.${k.replace(/[.$]/g, '_')}`);
+    }
+  };
+  walk({ totals: delta.totals, by: delta.by, large: delta.large, buyerSide: delta.buyerSide }, 'tally');
+  return inc;
+}
+
+/** Fills the ledger number after `appliedSeq` with a no-op if its taker plainly died; true if it did. */
+async function fillLostEntry(year: number, seq: number, lostAfterMs: number): Promise<boolean> {
+  if ((await lastNumber(ledgerCounterId(year))) < seq) return false; // nothing taken yet: no hole
+  const taken = await keyOf(ledgerCounterId(year), seq);
+  if (taken && Date.now() - new Date(taken.at).getTime() < lostAfterMs) return false; // still being written
+  try {
+    await TallyEntry.create({ _id: entryId(year, seq), e: `lost:${entryId(year, seq)}`, s: 0, f: '' });
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err; // the entry arrived after all
+  }
+  return true;
+}
+
+/**
+ * Applies the ledger entries a year's tally has not applied yet, in sequence order, as one
+ * `$inc` conditional on the sequence applied so far: each entry counts exactly once however
+ * many appliers run at once or how often a job is repeated. Safe to run any number of times.
+ */
+export async function applyPending(year: number, lostAfterMs = LOST_ENTRY_AFTER_MS): Promise<{ applied: number; tally: YearTally; updatedAt: Date }> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const doc = await loadTallyDoc(year);
-    // Pending entries are read one by one by `_id` (contiguous sequence numbers): on FerretDB
-    // any other filter scans the whole ledger.
-    let tally = doc.tally;
-    let seq = doc.appliedSeq;
-    for (let n = 0; n < 10_000; n++) {
-      const e = await TallyEntry.findById(entryId(year, seq + 1)).lean();
-      if (!e) break;
-      tally = applyFact(tally, decodeFact(e.f), e.s as 1 | -1);
+    const from = doc.appliedSeq;
+    const entries = await TallyEntry.find({ _id: { $gt: entryId(year, from), $lte: entryId(year, from + 1000) } })
+      .sort({ _id: 1 })
+      .lean();
+    const delta = emptyTally(year);
+    let seq = from;
+    for (const e of entries) {
+      if (seqOf(e._id) !== seq + 1) break; // a number taken but not yet written: stop before it
+      if (e.s !== 0) addInPlace(delta, decodeFact(e.f), e.s as 1 | -1);
       seq += 1;
     }
-    if (seq === doc.appliedSeq) return { applied: 0, tally: doc.tally, updatedAt: doc.updatedAt };
+    if (seq === from) {
+      if (await fillLostEntry(year, from + 1, lostAfterMs)) continue;
+      return { applied: 0, tally: doc.tally, updatedAt: doc.updatedAt };
+    }
     const updatedAt = new Date();
-    const res = await transition(YearTallyDoc, doc, { tally, appliedSeq: seq, updatedAt });
-    if (res.ok) return { applied: seq - doc.appliedSeq, tally, updatedAt };
-    await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+    const res = await YearTallyDoc.updateOne({ _id: doc._id, appliedSeq: from }, { $inc: incrementsOf(delta), $set: { appliedSeq: seq, updatedAt } });
+    if (res.modifiedCount === 1) {
+      if (entries.length > seq - from) continue; // more after a hole or beyond this batch
+      const after = (await YearTallyDoc.findById(doc._id).lean()) as StoredTally;
+      return { applied: seq - from, tally: after.tally, updatedAt: after.updatedAt };
+    }
+    // Another applier moved first: read again.
   }
-  throw new Error(`tally ${year}: too many concurrent writers`);
+  throw new Error(`tally ${year}: too many concurrent appliers`);
 }
 
 export async function getTally(year: number): Promise<{ tally: YearTally; updatedAt: Date | null }> {
@@ -236,7 +269,7 @@ export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targ
     return [v, Date.now() - t0] as const;
   };
   const [[numbers, registrationsMs], [rawEntries, ledgerMs], [stored]] = await Promise.all([
-    timed(ContractNumber.find({ number: { $ne: null } }).select({ _id: 1, revokedAt: 1 }).batchSize(10_000).lean()),
+    timed(Registration.find().select({ _id: 0, contractId: 1, revokedAt: 1 }).batchSize(10_000).lean()),
     timed(TallyEntry.find().batchSize(10_000).lean()),
     timed(YearTallyDoc.find().select({ year: 1 }).lean()),
   ]);
@@ -247,23 +280,25 @@ export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targ
     fact: TallyFact;
   }
   const byKey = new Map<string, Entry>();
-  for (const e of rawEntries) byKey.set(e.e, { year: yearOf(e._id), seq: seqOf(e._id), sign: e.s as 1 | -1, fact: decodeFact(e.f) });
+  const noops: { year: number; seq: number }[] = [];
+  for (const e of rawEntries) {
+    if (e.s === 0) noops.push({ year: yearOf(e._id), seq: seqOf(e._id) });
+    else byKey.set(e.e, { year: yearOf(e._id), seq: seqOf(e._id), sign: e.s as 1 | -1, fact: decodeFact(e.f) });
+  }
   let missingEntries = 0;
   for (const r of numbers) {
-    const needs = r.revokedAt ? [`registered:${r._id}`, `revoked:${r._id}`] : [`registered:${r._id}`];
+    const needs = r.revokedAt ? [`registered:${r.contractId}`, `revoked:${r.contractId}`] : [`registered:${r.contractId}`];
     const lacking = needs.filter((k) => !byKey.has(k));
     if (!lacking.length) continue;
-    const c = (await Contract.findById(r._id).lean()) as ContractDoc | null;
+    const c = (await Contract.findById(r.contractId).lean()) as ContractDoc | null;
     if (!c?.registeredAt) continue;
     missingEntries += lacking.length;
-    const fact = byKey.get(`registered:${r._id}`)?.fact ?? factOf({ ...c, registeredAt: new Date(c.registeredAt) }, deps.agencyCode);
+    const fact = byKey.get(`registered:${r.contractId}`)?.fact ?? factOf({ ...c, registeredAt: new Date(c.registeredAt) }, deps.agencyCode);
     for (const key of lacking) {
       const sign = key.startsWith('revoked:') ? -1 : 1;
-      // The key may be claimed by a recorder that died before appending: append regardless.
-      await TallyKey.create({ _id: key, year: fact.year, seq: null, at: new Date() }).catch(() => undefined);
-      const seq = await appendEntry(key, sign, fact);
-      await TallyKey.updateOne({ _id: key }, { $set: { seq } });
-      byKey.set(key, { year: fact.year, seq, sign, fact });
+      await recordOnce(key, sign, fact);
+      const e = (await TallyEntry.findOne({ e: key }).lean())!;
+      byKey.set(key, { year: fact.year, seq: seqOf(e._id), sign, fact });
     }
   }
   const entriesByYear = new Map<number, Entry[]>();
@@ -276,7 +311,7 @@ export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targ
   const fromRegistrations = new Map<number, YearTally>();
   for (const r of numbers) {
     if (r.revokedAt) continue;
-    const fact = byKey.get(`registered:${r._id}`)?.fact;
+    const fact = byKey.get(`registered:${r.contractId}`)?.fact;
     if (fact) accumulate(fromRegistrations, fact, 1);
   }
   const years = [...new Set([...entriesByYear.keys(), ...stored.map((d) => d.year), ...fromRegistrations.keys()])].sort();
@@ -292,14 +327,16 @@ export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targ
         if (e.seq <= doc.appliedSeq) accumulate(sums, e.fact, e.sign);
       }
       // Entries appended and applied after the scan (a registration meanwhile): read them by `_id`.
+      for (const n of noops) if (n.year === year) highest = Math.max(highest, n.seq);
       for (let seq = highest + 1; seq <= doc.appliedSeq; seq++) {
         const e = await TallyEntry.findById(entryId(year, seq)).lean();
-        if (e) accumulate(sums, decodeFact(e.f), e.s as 1 | -1);
+        if (e && e.s !== 0) accumulate(sums, decodeFact(e.f), e.s as 1 | -1);
       }
       const sum = sums.get(year) ?? emptyTally(year);
       const differences = diffTallies(doc.tally, sum);
       if (!differences.length) break;
-      if ((await transition(YearTallyDoc, doc, { tally: sum, updatedAt: new Date() })).ok) {
+      // Replaced only if no entry was applied meanwhile (the sum is for this very sequence).
+      if ((await YearTallyDoc.updateOne({ _id: doc._id, appliedSeq: doc.appliedSeq }, { $set: { tally: sum, updatedAt: new Date() } })).modifiedCount === 1) {
         corrected.push({ year, differences });
         break;
       }
