@@ -48,7 +48,9 @@ fi
 
 if [ "$need_db" = 1 ]; then
   bash scripts/build-documentdb.sh
-  if [ ! -x .tools/bin/ferretdb ] || ! .tools/bin/ferretdb --version 2>/dev/null | grep -q "version: ${FERRETDB_VERSION}$"; then
+  # (Read the version first: `grep -q` in a pipe would end the writer early, failing the pipe.)
+  have=$( [ -x .tools/bin/ferretdb ] && .tools/bin/ferretdb --version 2>/dev/null || true)
+  if ! grep -qx "version: ${FERRETDB_VERSION}" <<<"$have"; then
     command -v go >/dev/null 2>&1 || { say "Go is needed to build FerretDB ${FERRETDB_VERSION}"; exit 1; }
     say "building FerretDB ${FERRETDB_VERSION} (first run only)"
     mkdir -p .tools/bin

@@ -92,7 +92,8 @@ async function main(): Promise<void> {
         logDir: path.join(dataDir, 'logs'),
       });
       services.push({ ...db.ferret, name: 'database', stop: () => db.stop() });
-      env.MONGODB_URI = mongoUriFor(db.ferret.url, 'registry');
+      // Through FerretDB's Unix socket (private folder; authentication still required).
+      env.MONGODB_URI = mongoUriFor(db.ferret.socketUrl, 'registry');
       if (hasFerretV1Data(dataDir)) await migrateFromFerretV1({ dataDir, targetUri: env.MONGODB_URI, say });
     } else {
       say('using MONGODB_URI');

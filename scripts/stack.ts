@@ -119,6 +119,7 @@ export interface Stack {
   dir: string;
   env: Record<string, string>;
   ferret: ManagedService;
+  postgres: ManagedService;
   redis: ManagedService;
   webs: ChildProcess[];
   worker: ChildProcess;
@@ -132,7 +133,9 @@ export interface Stack {
 
 function startNode(script: string, env: Record<string, string>, logFile: string): ChildProcess {
   const out = fs.openSync(logFile, 'a');
-  return spawn(process.execPath, [path.join(root, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+  // STACK_NODE_ARGS: extra flags for the registry's processes (e.g. --cpu-prof for profiling).
+  const extra = (process.env.STACK_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return spawn(process.execPath, [...extra, path.join(root, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
 }
 
 /** The error lines the processes logged (pino level 50 and above), for the scripts' reports. */
@@ -155,7 +158,7 @@ export async function startStack(opts: { webs?: number; env?: Record<string, str
   const db = await startEmbeddedDatabase({ dataDir: path.join(dir, 'db'), port: await freePort(), postgresPort: await freePort(), credentials, durable: true, logDir: dir });
   let ferret = db.ferret;
   let redis = await startRedis({ dataDir: path.join(dir, 'redis'), port: await freePort(), persistent: true });
-  const mongoUri = mongoUriFor(ferret.url, 'stack');
+  const mongoUri = mongoUriFor(db.ferret.socketUrl, 'stack');
   const env: Record<string, string> = {
     NODE_ENV: 'production',
     MONGODB_URI: mongoUri,
@@ -169,11 +172,20 @@ export async function startStack(opts: { webs?: number; env?: Record<string, str
   };
   const webs: ChildProcess[] = [];
   const bases: string[] = [];
-  for (let i = 0; i < (opts.webs ?? 1); i++) {
-    const port = await freePort();
-    webs.push(startNode('src/server.js', { ...env, PORT: String(port) }, path.join(dir, `web-${i}.log`)));
-    bases.push(`http://127.0.0.1:${port}`);
-    await waitHttp(`${bases[i]}/readyz`);
+  try {
+    for (let i = 0; i < (opts.webs ?? 1); i++) {
+      const port = await freePort();
+      webs.push(startNode('src/server.js', { ...env, PORT: String(port) }, path.join(dir, `web-${i}.log`)));
+      bases.push(`http://127.0.0.1:${port}`);
+      await waitHttp(`${bases[i]}/readyz`);
+    }
+  } catch (err) {
+    // Leave nothing running behind a failed start.
+    for (const w of webs) w.kill('SIGKILL');
+    await redis.stop();
+    await db.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
   const stack: Stack = {
     base: bases[0],
@@ -181,6 +193,7 @@ export async function startStack(opts: { webs?: number; env?: Record<string, str
     dir,
     env,
     ferret,
+    postgres: db.postgres,
     redis,
     webs,
     worker: startNode('workers/main.js', env, path.join(dir, 'worker.log')),
@@ -199,7 +212,7 @@ export async function startStack(opts: { webs?: number; env?: Record<string, str
     },
     async restartFerret() {
       await ferret.stop();
-      ferret = await startFerretDB({ stateDir: path.join(dir, 'db', 'ferretdb'), port: ferret.port, postgresPort: db.postgres.port, credentials });
+      ferret = await startFerretDB({ stateDir: path.join(dir, 'db', 'ferretdb'), port: ferret.port, postgresPort: db.postgres.port, postgresSocketDir: path.join(dir, 'db', 'run'), credentials });
       stack.ferret = ferret;
     },
     async stop() {

@@ -31,6 +31,7 @@ import { reviewPages } from './modules/review/review.pages';
 import { statsPages } from './modules/stats/stats.pages';
 import { organizationsApi } from './modules/organizations/organizations.api';
 import { organizationsPages } from './modules/organizations/organizations.pages';
+import { dbStatsMiddleware } from './lib/db-stats';
 
 /** Moves one-time messages from the session into the page being rendered. */
 const flashMessages: RequestHandler = (req, res, next) => {
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps): Express {
   app.locals.fmtDate = (d: Date | null | undefined) => (d ? cstDate(d) : '');
   app.locals.fmtDateTime = (d: Date | null | undefined) => (d ? cstDateTime(d) : '');
 
+  if (config.dbCommandStatsFile) app.use(dbStatsMiddleware());
   app.use(requestLogger(logger));
   app.use(securityHeaders({ hsts: config.secureCookies }));
   // Chart.js comes from its npm package, never a CDN.

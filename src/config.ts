@@ -42,6 +42,8 @@ const schema = z.object({
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   /** Fault injection for tests and the fault script: verification pauses this long midway. */
   FAULT_VERIFY_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(0),
+  /** For the load script: where a process writes its count of database commands per route (off when unset). */
+  DB_COMMAND_STATS_FILE: z.string().min(1).optional(),
   SSE_MAX_CLIENTS: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
   SIGNUP_MAX_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(20),
   LOGIN_BLOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
@@ -74,6 +76,7 @@ export interface Config {
   worker: { concurrency: number; lockMs: number; stalledIntervalMs: number; faultVerifyDelayMs: number };
   sseMaxClients: number;
   signupPerIpPerHour: number;
+  dbCommandStatsFile: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -113,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     apiTokenTtlMs: e.API_TOKEN_TTL_HOURS * 3600_000,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     sseMaxClients: e.SSE_MAX_CLIENTS,
+    dbCommandStatsFile: e.DB_COMMAND_STATS_FILE ?? null,
     signupPerIpPerHour: e.SIGNUP_MAX_PER_IP_PER_HOUR,
     worker: Object.freeze({
       concurrency: e.WORKER_CONCURRENCY,

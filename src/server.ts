@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { connectDatabase, disconnectDatabase, ensureIndexes } from './lib/db';
+import { startDbCommandStats } from './lib/db-stats';
 import { Lifecycle } from './lib/lifecycle';
 import { closeServer } from './lib/http/close';
 import { createLogger } from './lib/logger';
@@ -29,8 +30,9 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle(logger);
   lifecycle.exitOnSignals();
 
-  await connectDatabase(config.mongodbUri, logger);
+  await connectDatabase(config.mongodbUri, logger, { monitorCommands: Boolean(config.dbCommandStatsFile) });
   lifecycle.onStop('database', disconnectDatabase);
+  if (config.dbCommandStatsFile) lifecycle.onStop('command stats', startDbCommandStats(config.dbCommandStatsFile));
   await ensureIndexes();
 
   const redis = createFailFastRedis(config.redisUrl, logger);

@@ -1,6 +1,7 @@
 /** The worker entry: config → connect → start the queue workers → close them on SIGTERM. */
 import { ConfigError, loadConfig } from '../src/config';
 import { connectDatabase, disconnectDatabase, ensureIndexes } from '../src/lib/db';
+import { startDbCommandStats } from '../src/lib/db-stats';
 import { Lifecycle } from '../src/lib/lifecycle';
 import { createLogger } from '../src/lib/logger';
 import { createQueues } from '../src/lib/queues';
@@ -23,8 +24,9 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle(logger);
   lifecycle.exitOnSignals();
 
-  await connectDatabase(config.mongodbUri, logger);
+  await connectDatabase(config.mongodbUri, logger, { monitorCommands: Boolean(config.dbCommandStatsFile) });
   lifecycle.onStop('database', disconnectDatabase);
+  if (config.dbCommandStatsFile) lifecycle.onStop('command stats', startDbCommandStats(config.dbCommandStatsFile));
   await ensureIndexes();
 
   const connection = createWorkerRedis(config.redisUrl, logger);

@@ -10,10 +10,10 @@ mongoose.set('autoIndex', false);
 mongoose.set('autoCreate', false);
 mongoose.set('strictQuery', true);
 
-export async function connectDatabase(uri: string, logger: Logger): Promise<typeof mongoose> {
+export async function connectDatabase(uri: string, logger: Logger, opts: { monitorCommands?: boolean } = {}): Promise<typeof mongoose> {
   mongoose.connection.on('disconnected', () => logger.warn('database disconnected'));
   mongoose.connection.on('reconnected', () => logger.info('database reconnected'));
-  await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000, heartbeatFrequencyMS: 2_000 });
+  await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000, heartbeatFrequencyMS: 2_000, monitorCommands: opts.monitorCommands ?? false });
   return mongoose;
 }
 

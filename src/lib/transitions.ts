@@ -40,10 +40,10 @@ export async function updateLatest<T extends Versioned>(
   model: Model<any>,
   id: unknown,
   change: (doc: T) => UpdateQuery<unknown> | null,
-  attempts = 8,
+  opts: { attempts?: number; /** The document as the caller just read it: saves the first read. */ read?: T } = {},
 ): Promise<{ doc: T; changed: boolean }> {
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    const doc = (await model.findById(id).lean()) as T | null;
+  for (let attempt = 0; attempt < (opts.attempts ?? 8); attempt++) {
+    const doc = attempt === 0 && opts.read ? opts.read : ((await model.findById(id).lean()) as T | null);
     if (!doc) throw new Error(`${model.modelName} ${String(id)} not found`);
     const update = change(doc);
     if (update === null) return { doc, changed: false };

@@ -52,7 +52,7 @@ describe('readiness when the database goes away', () => {
 
   beforeAll(async () => {
     dir = tmp();
-    ferret = await startFerretDB({ stateDir: dir, port: await freePort(), postgresPort: Number(process.env.TEST_PG_PORT), credentials: null });
+    ferret = await startFerretDB({ stateDir: dir, port: await freePort(), postgresPort: Number(process.env.TEST_PG_PORT), postgresSocketDir: process.env.TEST_PG_SOCKET_DIR!, credentials: null });
     t = await startTestApp({ MONGODB_URI: mongoUriFor(ferret.url, 'readiness') });
   });
   afterAll(async () => {
@@ -69,7 +69,7 @@ describe('readiness when the database goes away', () => {
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ mongo: 'down', redis: 'up' });
 
-    ferret = await startFerretDB({ stateDir: dir, port: ferret.port, postgresPort: Number(process.env.TEST_PG_PORT), credentials: null });
+    ferret = await startFerretDB({ stateDir: dir, port: ferret.port, postgresPort: Number(process.env.TEST_PG_PORT), postgresSocketDir: process.env.TEST_PG_SOCKET_DIR!, credentials: null });
     await waitFor(async () => (await request(t.app).get('/readyz')).status === 200, 20_000, 250);
   });
 });

@@ -50,7 +50,7 @@ it('re-reads and retries read-compute-write changes so none is lost', async () =
   const org = await newOrg();
   await Promise.all(
     Array.from({ length: 8 }, (_, i) =>
-      updateLatest<{ _id: unknown; version?: number; address?: string }>(Organization, org._id, (d) => ({ $set: { address: `${d.address ?? ''}${i}` } }), 50),
+      updateLatest<{ _id: unknown; version?: number; address?: string }>(Organization, org._id, (d) => ({ $set: { address: `${d.address ?? ''}${i}` } }), { attempts: 50 }),
     ),
   );
   const address = (await Organization.findById(org._id).lean())!.address!;

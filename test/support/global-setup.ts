@@ -22,9 +22,11 @@ export default async function globalSetup(): Promise<void> {
     logDir: dir,
   });
   const redis = await startRedis({ dataDir: path.join(dir, 'redis'), port: await freePort(), persistent: false });
-  process.env.TEST_MONGO_URL = db.ferret.url;
+  // Through FerretDB's Unix socket, as the registry's own processes connect.
+  process.env.TEST_MONGO_URL = db.ferret.socketUrl;
   process.env.TEST_REDIS_URL = redis.url;
   process.env.TEST_PG_PORT = String(db.postgres.port);
+  process.env.TEST_PG_SOCKET_DIR = path.join(dir, 'db', 'run');
   process.env.TEST_TMP_DIR = dir;
   const stopDb: ManagedService = { ...db.ferret, name: 'database', stop: () => db.stop() };
   (globalThis as { __testServices?: { services: ManagedService[]; dir: string } }).__testServices = { services: [stopDb, redis], dir };

@@ -20,6 +20,7 @@ export async function issueToken(userId: string, ttlMs: number): Promise<{ token
 /** The token's user, or null when it is unknown, expired or its user is disabled. */
 export async function resolveToken(token: string): Promise<CurrentUser | null> {
   if (!token.startsWith(PREFIX) || token.length > 100) return null;
+  // Two lookups by _id: measured under load, cheaper for the database than one $lookup.
   const doc = await ApiToken.findById(digest(token)).lean();
   if (!doc) return null;
   if (doc.expiresAt.getTime() <= Date.now()) {

@@ -123,9 +123,9 @@ const notEditable = (status: string) => conflict('CONTRACT_NOT_EDITABLE', 'error
  * first: edits should not fail just because something else changed the document a moment earlier.
  */
 async function mutate(user: CurrentUser, id: string, change: (doc: ContractRecord) => Record<string, unknown>): Promise<ContractRecord> {
-  await loadContract(user, id); // 404 for anyone else's
+  const read = await loadContract(user, id); // 404 for anyone else's
   try {
-    return (await updateLatest<ContractRecord>(Contract, id, (doc) => ({ $set: change(doc) }))).doc;
+    return (await updateLatest<ContractRecord>(Contract, id, (doc) => ({ $set: change(doc) }), { read })).doc;
   } catch (err) {
     if (err instanceof AppError) throw err;
     if (/too many concurrent changes/.test((err as Error).message)) throw conflict('CONTRACT_BUSY', 'errors.contractBusy');

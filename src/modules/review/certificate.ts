@@ -5,6 +5,7 @@
  * certificates worker (or on demand when the stored file is missing), kept in GridFS.
  */
 import fs from 'node:fs';
+import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
 import { toChineseCapital } from '../../domain/capital-numerals';
@@ -52,9 +53,31 @@ export function certificateData(doc: ContractDoc, agencyName: string, publicUrl:
   };
 }
 
+// Parsing the 17 MB CJK font took most of a certificate's time: parse it once per process
+// (PDFKit takes a parsed fontkit font, and subsets it per document).
+let cjkFont: fontkit.Font | null = null;
+function loadCjkFont(): fontkit.Font {
+  if (!cjkFont) {
+    if (!fs.existsSync(CJK_FONT.path)) throw new Error(`CJK font missing at ${CJK_FONT.path}: install fonts-wqy-zenhei`);
+    cjkFont = fontkit.openSync(CJK_FONT.path, CJK_FONT.family) as fontkit.Font;
+  }
+  return cjkFont;
+}
+
+/** Draws the QR code as vector squares (no PNG to encode and decode again; sharp at any size). */
+function drawQr(doc: PDFKit.PDFDocument, text: string, x: number, y: number, size: number): void {
+  const qr = QRCode.create(text, { errorCorrectionLevel: 'M' });
+  const n = qr.modules.size;
+  const cell = size / (n + 2); // one module of quiet zone on each side
+  doc.save().rect(x, y, size, size).fill('#ffffff');
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) if (qr.modules.get(r, c)) doc.rect(x + (c + 1) * cell, y + (r + 1) * cell, cell, cell);
+  }
+  doc.fill('#000000').restore();
+}
+
 export async function renderCertificate(d: CertificateData): Promise<Buffer> {
-  if (!fs.existsSync(CJK_FONT.path)) throw new Error(`CJK font missing at ${CJK_FONT.path}: install fonts-wqy-zenhei`);
-  const qr = await QRCode.toBuffer(d.verifyUrl, { type: 'png', margin: 1, width: 240, errorCorrectionLevel: 'M' });
+  const font = loadCjkFont();
   const doc = new PDFDocument({ size: 'A4', margin: 56, info: { Title: `技术合同登记证明 ${d.registrationNumber}`, Author: d.agencyName } });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
@@ -62,7 +85,7 @@ export async function renderCertificate(d: CertificateData): Promise<Buffer> {
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
   });
-  doc.registerFont('cjk', CJK_FONT.path, CJK_FONT.family);
+  doc.registerFont('cjk', font as never);
   doc.font('cjk');
 
   const width = doc.page.width - 112;
@@ -96,7 +119,7 @@ export async function renderCertificate(d: CertificateData): Promise<Buffer> {
   doc.moveDown(1);
   doc.fontSize(11).fillColor('#1b2430').text('经审核，上述技术合同符合《技术合同认定登记管理办法》的规定，准予登记。', 70, doc.y, { width: width - 28 });
   const qrY = Math.max(doc.y + 24, 560);
-  doc.image(qr, 70, qrY, { width: 110 });
+  drawQr(doc, d.verifyUrl, 70, qrY, 110);
   doc.fontSize(9).fillColor('#566173').text('扫码或访问以下地址核验本证明：', 195, qrY + 10, { width: width - 150 });
   doc.text(d.verifyUrl, 195, doc.y + 4, { width: width - 150 });
   doc.fontSize(14).fillColor('#1b2430').text(d.agencyName, 56, qrY + 150, { width, align: 'right' });
