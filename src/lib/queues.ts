@@ -39,7 +39,7 @@ export interface JobPayloads {
   maintenance: {
     /** Records that a worker process is alive, for the admins' overview. */
     heartbeat: { requestedAt: string };
-    /** Removes expired API tokens and old version claims (no TTL indexes on FerretDB). */
+    /** Removes expired API tokens. */
     housekeeping: Record<string, never>;
     /** Enqueues verification for submitted contracts whose job is missing (e.g. Redis was down). */
     'requeue-submitted': Record<string, never>;

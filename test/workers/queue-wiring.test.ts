@@ -84,8 +84,10 @@ it('lets an active job finish when the worker closes', async () => {
   );
   const { Queue } = await import('bullmq');
   const queue = new Queue('close-test', { connection: t.redis, prefix: t.config.queuePrefix });
+  // Listen before adding: a quick worker can make the job active before `add` returns.
+  const active = new Promise<void>((resolve) => worker.once('active', () => resolve()));
   await queue.add('slow', {});
-  await new Promise<void>((resolve) => worker.once('active', () => resolve()));
+  await active;
   await worker.close();
   expect(finished).toBe(true);
   expect(await queue.getCompletedCount()).toBe(1);

@@ -11,7 +11,7 @@ const apiTokenSchema = new Schema(
   { versionKey: false },
 );
 apiTokenSchema.index({ userId: 1 });
-// No TTL index (FerretDB has none): expiry is checked on every use and old tokens are swept.
+// Expiry is checked on every use, and the hourly housekeeping job removes expired tokens.
 apiTokenSchema.index({ expiresAt: 1 });
 
 export const ApiToken = mongoose.model('ApiToken', apiTokenSchema);

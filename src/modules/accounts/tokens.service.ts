@@ -39,7 +39,7 @@ export async function revokeAllTokens(userId: string): Promise<void> {
   await ApiToken.deleteMany({ userId: new Types.ObjectId(userId) });
 }
 
-/** Removes expired tokens (there is no TTL index on FerretDB). */
+/** Removes expired tokens (expiry is also checked on every use). */
 export async function sweepExpiredTokens(now = new Date()): Promise<number> {
   const res = await ApiToken.deleteMany({ expiresAt: { $lte: now } });
   return res.deletedCount;

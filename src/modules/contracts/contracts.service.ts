@@ -122,8 +122,8 @@ const notEditable = (status: string) => conflict('CONTRACT_NOT_EDITABLE', 'error
  * the `$set`), applied only at the version it saw and retried when another writer got in
  * first: edits should not fail just because something else changed the document a moment earlier.
  */
-async function mutate(user: CurrentUser, id: string, change: (doc: ContractRecord) => Record<string, unknown>): Promise<ContractRecord> {
-  const read = await loadContract(user, id); // 404 for anyone else's
+async function mutate(user: CurrentUser, id: string, change: (doc: ContractRecord) => Record<string, unknown>, readBefore?: ContractRecord): Promise<ContractRecord> {
+  const read = readBefore ?? (await loadContract(user, id)); // 404 for anyone else's
   try {
     return (await updateLatest<ContractRecord>(Contract, id, (doc) => ({ $set: change(doc) }), { read })).doc;
   } catch (err) {
@@ -231,7 +231,7 @@ export async function addAttachment(user: CurrentUser, id: string, file: Uploade
       if (!EDITABLE_STATUSES.includes(doc.status as ContractStatus)) throw notEditable(doc.status);
       if (doc.attachments.length >= 20) throw new AppError('VALIDATION_FAILED', { details: [{ path: 'file', message: 'validation.tooManyFiles', params: { max: 20 } }] });
       return { attachments: [...doc.attachments, attachment] };
-    });
+    }, before);
   } catch (err) {
     // The filing could not take the file: do not keep an orphan in GridFS.
     await deletePdf(fileId).catch(() => undefined);

@@ -284,7 +284,8 @@ export const EFFECTS_GRACE_MS = 30_000;
  * carried out to the end (number, ledger, notification, certificate). Repeating it is harmless.
  */
 export async function completeDecisions(deps: ReviewDeps, graceMs = EFFECTS_GRACE_MS): Promise<number> {
-  const stuck = (await Contract.find({ pendingEffects: { $ne: null }, updatedAt: { $lt: new Date(Date.now() - graceMs) } })
+  // `$type` rather than `$ne: null`: on DocumentDB a `$ne` condition walks the whole index.
+  const stuck = (await Contract.find({ pendingEffects: { $type: 'string' }, updatedAt: { $lt: new Date(Date.now() - graceMs) } })
     .limit(1000)
     .lean()) as ContractDoc[];
   for (const c of stuck) await carryOutDecision(deps, c);

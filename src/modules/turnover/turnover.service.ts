@@ -36,9 +36,9 @@ async function highestLedgerSeq(year: number): Promise<number> {
  * the applier after a while (see `applyPending`); a recorder that comes back late then finds
  * its slot taken and records under a fresh number.
  */
-async function recordOnce(eventKey: string, sign: 1 | -1, fact: TallyFact): Promise<void> {
+async function recordOnce(eventKey: string, sign: 1 | -1, fact: TallyFact, knownAbsent = false): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (await TallyEntry.exists({ e: eventKey })) return;
+    if (!(attempt === 0 && knownAbsent) && (await TallyEntry.exists({ e: eventKey }))) return;
     const numberKey = attempt === 0 ? eventKey : `${eventKey}#${attempt}`;
     const seq = await takeNumber(ledgerCounterId(fact.year), numberKey, () => highestLedgerSeq(fact.year));
     try {
@@ -68,7 +68,7 @@ export async function recordTallyEvent(kind: 'registered' | 'revoked', c: Contra
   let fact = await recordedFact(id);
   if (!fact) {
     fact = factOf({ ...c, registeredAt: new Date(c.registeredAt) }, agencyCode);
-    await recordOnce(`registered:${id}`, 1, fact);
+    await recordOnce(`registered:${id}`, 1, fact, true); // just looked it up: absent
   }
   if (kind === 'revoked') await recordOnce(`revoked:${id}`, -1, fact);
   return fact.year;
@@ -145,10 +145,13 @@ export async function applyPending(year: number, lostAfterMs = LOST_ENTRY_AFTER_
       return { applied: 0, tally: doc.tally, updatedAt: doc.updatedAt };
     }
     const updatedAt = new Date();
-    const res = await YearTallyDoc.updateOne({ _id: doc._id, appliedSeq: from }, { $inc: incrementsOf(delta), $set: { appliedSeq: seq, updatedAt } });
-    if (res.modifiedCount === 1) {
+    const after = (await YearTallyDoc.findOneAndUpdate(
+      { _id: doc._id, appliedSeq: from },
+      { $inc: incrementsOf(delta), $set: { appliedSeq: seq, updatedAt } },
+      { returnDocument: 'after' },
+    ).lean()) as StoredTally | null;
+    if (after) {
       if (entries.length > seq - from) continue; // more after a hole or beyond this batch
-      const after = (await YearTallyDoc.findById(doc._id).lean()) as StoredTally;
       return { applied: seq - from, tally: after.tally, updatedAt: after.updatedAt };
     }
     // Another applier moved first: read again.
