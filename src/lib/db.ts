@@ -17,13 +17,16 @@ export async function connectDatabase(uri: string, logger: Logger, opts: { monit
   return mongoose;
 }
 
-/** Creates every registered model's collection and indexes; safe to run on every start. */
+/**
+ * Creates every registered model's collection and makes its indexes those its schema declares
+ * (creating missing ones, dropping ones the schema no longer has); safe to run on every start.
+ */
 export async function ensureIndexes(): Promise<void> {
   for (const model of Object.values(mongoose.models)) {
     await model.createCollection().catch((err: { codeName?: string }) => {
       if (err.codeName !== 'NamespaceExists') throw err;
     });
-    await model.createIndexes();
+    await model.syncIndexes();
   }
 }
 

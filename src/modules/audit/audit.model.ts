@@ -15,8 +15,9 @@ const auditSchema = new Schema(
   },
   { versionKey: false },
 );
-auditSchema.index({ at: -1 });
+/** The log newest first, a date range, and the CSV export of a range. */
+auditSchema.index({ at: -1, _id: -1 });
+/** The action filter (an anchored prefix). The actor filter is a substring: it filters within the others. */
 auditSchema.index({ action: 1, at: -1 });
-auditSchema.index({ actorId: 1, at: -1 });
 
 export const AuditEntry = mongoose.model('AuditEntry', auditSchema);

@@ -126,16 +126,32 @@ const contractSchema = new Schema(
   },
   { timestamps: true },
 );
-contractSchema.index({ organizationId: 1, updatedAt: -1 });
-contractSchema.index({ organizationId: 1, status: 1, updatedAt: -1 });
-contractSchema.index({ status: 1, updatedAt: -1 });
-contractSchema.index({ status: 1, decisionDeadline: 1 });
-contractSchema.index({ registrationYear: 1, registeredAt: -1 });
+// Each index names the queries it serves (`npm run explain` shows the plans). Compound keys run
+// equality → sort → range, so that MongoDB reads a page in index order. DocumentDB keeps each key
+// of an index as a column of its own (a multi-column RUM index): it filters through any of the
+// columns, whatever their position, and sorts what the index returns.
+/** The applicant's list: own organisation (+ status), newest change first; year and q filter within. */
+contractSchema.index({ organizationId: 1, status: 1, updatedAt: -1, _id: -1 });
+/**
+ * The review queue (by status, earliest deadline first; overdue and due-soon are deadline
+ * ranges), the deadline watch, the overdue list, the submitted sweep and the bureau's list by status.
+ */
+contractSchema.index({ status: 1, decisionDeadline: 1, submittedAt: 1, _id: 1 });
+/** The public register: registered, newest first. */
+contractSchema.index({ status: 1, registeredAt: -1, _id: -1 });
+/** The register of a year: the public filter, and the statistics export. */
+contractSchema.index({ registrationYear: 1, registeredAt: -1, _id: -1 });
+/** The bureau's list by signing year (the applicant's year filter intersects it too). */
 contractSchema.index({ signedYear: 1 });
+/** Certificate verification by number. */
 contractSchema.index({ registrationNumber: 1 });
+/** Verification's duplicate search: `$or` of same seller, same amount (and the queue's amount range). */
 contractSchema.index({ 'seller.uscc': 1 });
 contractSchema.index({ contractAmountFen: 1 });
-contractSchema.index({ pendingEffects: 1, updatedAt: 1 });
+/** The sweeper of decisions whose follow-up did not finish: the few marked ones (their age is checked on them). */
+contractSchema.index({ pendingEffects: 1 });
+/** The sweeper of registered contracts without a certificate. */
+contractSchema.index({ certificateFileId: 1, status: 1 });
 
 export type ContractDoc = InferSchemaType<typeof contractSchema> & { _id: Types.ObjectId; createdAt: Date; updatedAt: Date };
 export const Contract = mongoose.model('Contract', contractSchema);

@@ -30,11 +30,7 @@ const notificationSchema = new Schema(
 );
 /** An organisation's notifications, newest first; its unread count and mark-all-read. */
 notificationSchema.index({ organizationId: 1, createdAt: -1 });
-/**
- * The sweeper of mail still pending: the few pending ones, then their age. Not compound with
- * `createdAt`: DocumentDB evaluates every key's condition in the index, and "older than a
- * minute" matches nearly every entry.
- */
+/** The sweeper of mail still pending: the few pending ones (their age is checked on them). */
 notificationSchema.index({ 'email.status': 1 });
 
 export const Notification = mongoose.model('Notification', notificationSchema);

@@ -19,7 +19,7 @@ const registrationSchema = new Schema(
   { versionKey: false },
 );
 registrationSchema.index({ contractId: 1 }, { unique: true });
+/** A year's highest serial (a new counter) and its serials in order (gap check). */
 registrationSchema.index({ year: 1, serial: -1 });
-registrationSchema.index({ number: 1 });
 
 export const Registration = mongoose.model('Registration', registrationSchema);

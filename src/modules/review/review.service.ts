@@ -284,8 +284,10 @@ export const EFFECTS_GRACE_MS = 30_000;
  * carried out to the end (number, ledger, notification, certificate). Repeating it is harmless.
  */
 export async function completeDecisions(deps: ReviewDeps, graceMs = EFFECTS_GRACE_MS): Promise<number> {
-  // `$type` rather than `$ne: null`: on DocumentDB a `$ne` condition walks the whole index.
-  const stuck = (await Contract.find({ pendingEffects: { $type: 'string' }, updatedAt: { $lt: new Date(Date.now() - graceMs) } })
+  // Found through the index on `pendingEffects` alone (`$type`: DocumentDB walks a whole index
+  // for `$ne`); the age is checked on those few (`$expr`, so DocumentDB does not scan an index
+  // holding `updatedAt` for "older than 30 s", which is nearly every contract).
+  const stuck = (await Contract.find({ pendingEffects: { $type: 'string' }, $expr: { $lt: ['$updatedAt', new Date(Date.now() - graceMs)] } })
     .limit(1000)
     .lean()) as ContractDoc[];
   for (const c of stuck) await carryOutDecision(deps, c);
