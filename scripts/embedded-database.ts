@@ -158,6 +158,8 @@ function writeSettings(pgDir: string, durable: boolean): void {
     'documentdb.enableUserCrud': true,
     'documentdb.maxUserLimit': 100,
     unix_socket_permissions: '0700',
+    // Short queries: compiling them with LLVM costs more CPU than it saves.
+    jit: false,
     max_connections: 200,
     shared_buffers: '256MB',
     timezone: 'UTC',

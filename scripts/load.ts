@@ -92,7 +92,7 @@ async function main() {
           // An applicant files and submits one contract.
           const org = pick(orgs);
           const k = ++n;
-          const id = await timed('file + submit (5 requests)', () => fileContract(base, org.token, 10_000 + k * 100 + (k % 100), `L-${k}`));
+          const id = await timed('file + submit (4 requests)', () => fileContract(base, org.token, 10_000 + k * 100 + (k % 100), `L-${k}`));
           if (id) submitted.add(id);
         } else {
           // A reviewer takes the first filing waiting for a decision.

@@ -83,8 +83,15 @@ export async function verifiedOrganisation(base: string, adminToken: string, nam
 }
 
 /** Creates, completes, attaches and submits one filing; returns its id. */
-export async function fileContract(base: string, token: string, amountFen: number, label: string): Promise<string> {
+/** Files and submits one contract in 4 requests; `step` is told each request's time. */
+export async function fileContract(base: string, token: string, amountFen: number, label: string, step?: (name: string, ms: number) => void): Promise<string> {
   const amount = (amountFen / 100).toFixed(2);
+  let t0 = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    step?.(name, now - t0);
+    t0 = now;
+  };
   const c = await api(base, 'POST', '/api/v1/contracts', {
     title: `${label} ${Math.random().toString(36).slice(2, 10)} 技术服务合同`,
     contractNumber: label,
@@ -104,12 +111,16 @@ export async function fileContract(base: string, token: string, amountFen: numbe
     buyers: [{ name: `买方${label}`, uscc: uscc(), nature: '150', regionCode: '630100', legalRepresentative: '丙', contactPerson: '丁', phone: '0971-7654321', address: '西宁' }],
     declaration: true,
   }, token);
+  lap('create');
   await api(base, 'PATCH', `/api/v1/contracts/${c.id}`, { seller: { ...c.seller, legalRepresentative: '甲', contactPerson: '乙', phone: '0971-1234567', email: 'seller@org.test', address: '西宁' } }, token);
+  lap('edit');
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(await onePagePdf())], { type: 'application/pdf' }), 'signed.pdf');
   const up = await fetch(`${base}/api/v1/contracts/${c.id}/attachments`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
   if (!up.ok) throw new ApiError(up.status, await up.text(), 'upload');
+  lap('upload');
   await api(base, 'POST', `/api/v1/contracts/${c.id}/submit`, undefined, token);
+  lap('submit');
   return c.id as string;
 }
 
