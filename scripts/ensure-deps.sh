@@ -22,9 +22,16 @@ command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
 if [ "$need_db" = 1 ]; then
   # PostgreSQL 15 and what building DocumentDB needs. The server and its -dev package are
   # installed together so apt keeps them at the same version.
-  for p in postgresql-15 postgresql-server-dev-15 libpq-dev postgresql-15-rum postgresql-15-postgis-3 \
-    libpcre2-dev libintelrdfpmath-dev libkrb5-dev cmake pkg-config make gcc; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || apt_missing+=("$p")
+  db_packages=(postgresql-15 postgresql-server-dev-15 libpq-dev postgresql-15-rum postgresql-15-postgis-3
+    libpcre2-dev libintelrdfpmath-dev libkrb5-dev cmake pkg-config make gcc)
+  for p in "${db_packages[@]}"; do
+    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    if [ "$st" != "install ok installed" ]; then
+      # All of them in one command even if only one is missing: a newer rum or -dev package can
+      # need a newer server than the machine came with, and apt then upgrades it alongside.
+      apt_missing+=("${db_packages[@]}")
+      break
+    fi
   done
 fi
 # Certificates embed a CJK font; tests read PDFs back with pdftotext.

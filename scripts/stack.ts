@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PDFDocument } from 'pdf-lib';
-import { databaseCredentials, startEmbeddedDatabase, startFerretDB } from './embedded-database';
+import { databaseCredentials, startEmbeddedDatabase, startFerretDB, startPostgres } from './embedded-database';
 import { freePort, mongoUriFor, projectRoot, startRedis, type ManagedService } from './local-services';
 import { USCC_ALPHABET, usccCheckCharacter } from '../src/domain/uscc';
 
@@ -139,6 +139,8 @@ export interface Stack {
   startWorker(extra?: Record<string, string>): ChildProcess;
   restartRedis(): Promise<void>;
   restartFerret(): Promise<void>;
+  /** Stops PostgreSQL (fast shutdown: open transactions roll back) and starts it again; FerretDB stays up. */
+  restartPostgres(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -221,6 +223,10 @@ export async function startStack(opts: { webs?: number; env?: Record<string, str
       redis = await startRedis({ dataDir: path.join(dir, 'redis'), port: redis.port, persistent: true });
       stack.redis = redis;
     },
+    async restartPostgres() {
+      await stack.postgres.stop();
+      stack.postgres = await startPostgres({ dataDir: path.join(dir, 'db'), port: stack.postgres.port, password: credentials.password, durable: true, logFile: path.join(dir, 'postgresql.log') });
+    },
     async restartFerret() {
       await ferret.stop();
       ferret = await startFerretDB({ stateDir: path.join(dir, 'db', 'ferretdb'), port: ferret.port, postgresPort: db.postgres.port, postgresSocketDir: path.join(dir, 'db', 'run'), credentials });
@@ -234,8 +240,10 @@ export async function startStack(opts: { webs?: number; env?: Record<string, str
       for (const c of [stack.worker, ...webs]) if (c.exitCode === null) c.kill('SIGKILL');
       await redis.stop();
       await ferret.stop();
-      await db.postgres.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await stack.postgres.stop();
+      // STACK_KEEP=1 keeps the folder (logs) for a look afterwards.
+      if (process.env.STACK_KEEP === "1") log(`kept ${dir}`);
+      else fs.rmSync(dir, { recursive: true, force: true });
     },
   };
   return stack;

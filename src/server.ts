@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   await connectDatabase(config.mongodbUri, logger, { monitorCommands: Boolean(config.dbCommandStatsFile) });
   lifecycle.onStop('database', disconnectDatabase);
   if (config.dbCommandStatsFile) lifecycle.onStop('command stats', startDbCommandStats(config.dbCommandStatsFile));
-  await ensureIndexes();
+  await ensureIndexes(logger);
 
   const redis = createFailFastRedis(config.redisUrl, logger);
   await connectRedis(redis);

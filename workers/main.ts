@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   await connectDatabase(config.mongodbUri, logger, { monitorCommands: Boolean(config.dbCommandStatsFile) });
   lifecycle.onStop('database', disconnectDatabase);
   if (config.dbCommandStatsFile) lifecycle.onStop('command stats', startDbCommandStats(config.dbCommandStatsFile));
-  await ensureIndexes();
+  await ensureIndexes(logger);
 
   const connection = createWorkerRedis(config.redisUrl, logger);
   lifecycle.onStop('redis', () => connection.quit());

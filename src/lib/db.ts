@@ -13,7 +13,15 @@ mongoose.set('strictQuery', true);
 export async function connectDatabase(uri: string, logger: Logger, opts: { monitorCommands?: boolean } = {}): Promise<typeof mongoose> {
   mongoose.connection.on('disconnected', () => logger.warn('database disconnected'));
   mongoose.connection.on('reconnected', () => logger.info('database reconnected'));
-  await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000, heartbeatFrequencyMS: 2_000, monitorCommands: opts.monitorCommands ?? false });
+  // Signing in to FerretDB needs PostgreSQL: one restarting just then is waited out.
+  // (Not when no server answers at all, which already waited 10 s, nor for a wrong password.)
+  const worthRetrying = (err: unknown) => {
+    const e = err as { name?: string; code?: number };
+    return e.name !== 'MongoServerSelectionError' && e.code !== 18;
+  };
+  await retrying('connecting to the database', logger, async () => {
+    await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000, heartbeatFrequencyMS: 2_000, monitorCommands: opts.monitorCommands ?? false });
+  }, worthRetrying);
   return mongoose;
 }
 
@@ -21,12 +29,29 @@ export async function connectDatabase(uri: string, logger: Logger, opts: { monit
  * Creates every registered model's collection and makes its indexes those its schema declares
  * (creating missing ones, dropping ones the schema no longer has); safe to run on every start.
  */
-export async function ensureIndexes(): Promise<void> {
+export async function ensureIndexes(logger?: Logger): Promise<void> {
   for (const model of Object.values(mongoose.models)) {
-    await model.createCollection().catch((err: { codeName?: string }) => {
-      if (err.codeName !== 'NamespaceExists') throw err;
+    // A database restarting under a starting process (seen with PostgreSQL behind FerretDB:
+    // "broken pipe", "the database system is starting up") is waited out, not fatal.
+    await retrying(`indexes of ${model.collection.collectionName}`, logger, async () => {
+      await model.createCollection().catch((err: { codeName?: string }) => {
+        if (err.codeName !== 'NamespaceExists') throw err;
+      });
+      await model.syncIndexes();
     });
-    await model.syncIndexes();
+  }
+}
+
+/** Runs `fn`, retrying with growing pauses for up to about a minute before giving up. */
+async function retrying(what: string, logger: Logger | undefined, fn: () => Promise<void>, worthRetrying: (err: unknown) => boolean = () => true): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 8 || !worthRetrying(err)) throw err;
+      logger?.warn({ err: (err as Error).message, attempt }, `${what}: retrying`);
+      await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** (attempt - 1), 15_000)));
+    }
   }
 }
 

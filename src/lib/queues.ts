@@ -87,3 +87,22 @@ export async function enqueue<Q extends keyof JobPayloads, N extends keyof JobPa
 ): Promise<void> {
   await queues[queue].add(name, data, { ...opts, jobId });
 }
+
+/**
+ * Like `enqueue`, for work that has just become possible: if a job with this id is already
+ * waiting out a retry delay (it ran too early) or has failed, it runs again now rather than
+ * when its back-off ends (adding a job whose id exists does nothing).
+ */
+export async function enqueueNow<Q extends keyof JobPayloads, N extends keyof JobPayloads[Q] & string>(
+  queues: Queues,
+  queue: Q,
+  name: N,
+  data: JobPayloads[Q][N],
+  jobId: string,
+): Promise<void> {
+  await enqueue(queues, queue, name, data, jobId);
+  const job = await queues[queue].getJob(jobId);
+  const state = job ? await job.getState() : null;
+  if (state === 'delayed') await job!.promote().catch(() => undefined); // it may have started meanwhile
+  else if (state === 'failed') await job!.retry().catch(() => undefined);
+}

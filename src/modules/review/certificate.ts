@@ -157,7 +157,8 @@ export async function ensureCertificate(contractId: string, agencyName: string, 
 
 /** Queues the certificate of every registered contract that has none yet. */
 export async function requeueMissingCertificates(queues: Queues): Promise<number> {
-  const missing = await Contract.find({ status: 'registered', certificateFileId: null }).select({ _id: 1 }).lean();
+  // Only numbered ones: a decision still being carried out queues its own certificate.
+  const missing = await Contract.find({ status: 'registered', certificateFileId: null, registrationNumber: { $type: 'string' } }).select({ _id: 1 }).lean();
   for (const c of missing) await enqueue(queues, 'certificates', 'render', { contractId: String(c._id) }, `cert-${c._id}`);
   return missing.length;
 }

@@ -19,7 +19,7 @@ import { cstDate, cstYear } from '../../domain/time';
 import type { Config } from '../../config';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
-import { enqueue, type Queues } from '../../lib/queues';
+import { enqueueNow, type Queues } from '../../lib/queues';
 import { updateIf } from '../../lib/transitions';
 import { escapeRegex, parseInput, text } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
@@ -181,7 +181,8 @@ async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string,
   }
   if (kind === 'registered' && deps.queues) {
     try {
-      await enqueue(deps.queues, 'certificates', 'render', { contractId: id }, `cert-${id}`);
+      // Now numbered: a render that ran too early (by the certificate sweeper) runs again at once.
+      await enqueueNow(deps.queues, 'certificates', 'render', { contractId: id }, `cert-${id}`);
     } catch (err) {
       deps.logger.warn({ contractId: id, err: (err as Error).message }, 'certificate not enqueued; the sweeper will');
     }
