@@ -49,6 +49,9 @@ describe('exact tallies', () => {
     expect(revoked.contractAmount).toBe(before.contractAmount);
     expect(revoked.technicalAmount).toBe(before.technicalAmount);
     expect(revoked.contracts).toBe(before.contracts);
+    // The tally is moved by $inc: a category emptied by the revocation is not shown as zero.
+    expect(revoked.byType).toEqual(before.byType);
+    expect(revoked.byField).toEqual(before.byField);
   });
 
   it('keeps the tally exact under 20 concurrent approvals', async () => {

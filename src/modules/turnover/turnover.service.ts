@@ -183,7 +183,12 @@ export interface TurnoverPayload {
 
 export function turnoverPayload(t: YearTally, targetFen: number, updatedAt: Date | null): TurnoverPayload {
   const small = (rec: Record<string, { count: number; contractFen: number }>) =>
-    Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, { contracts: v.count, contractAmount: formatYuan(v.contractFen) }]));
+    Object.fromEntries(
+      Object.entries(rec)
+        // `$inc` leaves a key at zero once everything in it was revoked: not a category to show.
+        .filter(([, v]) => v.count !== 0 || v.contractFen !== 0)
+        .map(([k, v]) => [k, { contracts: v.count, contractAmount: formatYuan(v.contractFen) }]),
+    );
   return {
     year: t.year,
     target: formatYuan(targetFen),
