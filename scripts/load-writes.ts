@@ -17,7 +17,7 @@ import { cstYear } from '../src/domain/time';
 import { Contract } from '../src/modules/contracts/contract.model';
 import { serialsOf } from '../src/modules/review/registration-numbers';
 import { YearTallyDoc } from '../src/modules/turnover/turnover.model';
-import { ApiError, api, fileContract, log, pct, sleep, startStack, verifiedOrganisation } from './stack';
+import { ApiError, api, fileContract, log, pct, reviewerToken, sleep, startStack, verifiedOrganisation } from './stack';
 
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
 const APPLICANTS = Number(process.env.LOAD_APPLICANTS ?? 50);
@@ -57,13 +57,7 @@ async function main() {
     log(`registry: ${stack.bases.join(', ')} (${WEBS} web, 1 worker, FerretDB v2 + PostgreSQL 15) — ${SECONDS} s, ${APPLICANTS} applicants, ${REVIEWERS} reviewers`);
     const admin = await stack.adminToken();
     const reviewers: string[] = [];
-    for (let i = 0; i < REVIEWERS; i++) {
-      const email = `writes-reviewer-${i}@stack.test`;
-      await api(stack.base, 'POST', '/api/v1/users', { email, name: `审核员${i}`, password: 'Load-Reviewer-Pass-1', role: 'reviewer' }, admin);
-      const first = (await api(stack.base, 'POST', '/api/v1/tokens', { email, password: 'Load-Reviewer-Pass-1' })).token;
-      await api(stack.base, 'POST', '/api/v1/me/password', { currentPassword: 'Load-Reviewer-Pass-1', newPassword: 'Load-Reviewer-Own-2' }, first);
-      reviewers.push((await api(stack.base, 'POST', '/api/v1/tokens', { email, password: 'Load-Reviewer-Own-2' })).token);
-    }
+    for (let i = 0; i < REVIEWERS; i++) reviewers.push(await reviewerToken(stack.base, admin, `writes-reviewer-${i}@stack.test`, `审核员${i}`));
     const orgs: { token: string }[] = [];
     for (let i = 0; i < APPLICANTS; i++) orgs.push(await verifiedOrganisation(stack.base, admin, `写入负载机构${i}`));
 

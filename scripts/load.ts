@@ -12,7 +12,7 @@ import mongoose from 'mongoose';
 import { cstYear } from '../src/domain/time';
 import { Contract } from '../src/modules/contracts/contract.model';
 import { YearTallyDoc } from '../src/modules/turnover/turnover.model';
-import { ApiError, api, fileContract, log, pct, sleep, startStack, verifiedOrganisation } from './stack';
+import { ApiError, api, fileContract, log, pct, reviewerToken, sleep, startStack, verifiedOrganisation } from './stack';
 
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
 const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 200);
@@ -63,14 +63,7 @@ async function main() {
     log(`registry: ${stack.bases.join(', ')} (${WEBS} web processes, 1 worker) — ${SECONDS} s at ${CONNECTIONS} connections`);
     const admin = await stack.adminToken();
     const reviewers: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const email = `load-reviewer-${i}@stack.test`;
-      await api(stack.base, 'POST', '/api/v1/users', { email, name: `审核员${i}`, password: 'Load-Reviewer-Pass-1', role: 'reviewer' }, admin);
-      // New bureau accounts must replace their initial password first.
-      const first = (await api(stack.base, 'POST', '/api/v1/tokens', { email, password: 'Load-Reviewer-Pass-1' })).token;
-      await api(stack.base, 'POST', '/api/v1/me/password', { currentPassword: 'Load-Reviewer-Pass-1', newPassword: 'Load-Reviewer-Own-2' }, first);
-      reviewers.push((await api(stack.base, 'POST', '/api/v1/tokens', { email, password: 'Load-Reviewer-Own-2' })).token);
-    }
+    for (let i = 0; i < 3; i++) reviewers.push(await reviewerToken(stack.base, admin, `load-reviewer-${i}@stack.test`, `审核员${i}`));
     const orgs: Awaited<ReturnType<typeof verifiedOrganisation>>[] = [];
     for (let i = 0; i < 10; i++) orgs.push(await verifiedOrganisation(stack.base, admin, `负载测试机构${i}`));
     const submitted = new Set<string>();

@@ -69,6 +69,14 @@ export async function onePagePdf(): Promise<Buffer> {
   return pdfBytes;
 }
 
+/** A reviewer account created by the admin, its initial password replaced (as the app requires), and its API token. */
+export async function reviewerToken(base: string, adminToken: string, email: string, name: string): Promise<string> {
+  await api(base, 'POST', '/api/v1/users', { email, name, password: 'Load-Reviewer-Pass-1', role: 'reviewer' }, adminToken);
+  const first = (await api(base, 'POST', '/api/v1/tokens', { email, password: 'Load-Reviewer-Pass-1' })).token;
+  await api(base, 'POST', '/api/v1/me/password', { currentPassword: 'Load-Reviewer-Pass-1', newPassword: 'Load-Reviewer-Own-2' }, first);
+  return (await api(base, 'POST', '/api/v1/tokens', { email, password: 'Load-Reviewer-Own-2' })).token as string;
+}
+
 /** A verified organisation with an API token. */
 export async function verifiedOrganisation(base: string, adminToken: string, name: string) {
   const email = `${Math.random().toString(36).slice(2)}@org.test`;
