@@ -13,6 +13,8 @@ import { createQueues } from './lib/queues';
 import { connectRedis, createFailFastRedis } from './lib/redis';
 import { ensureBootstrapAdmin } from './modules/accounts/bootstrap';
 import { TurnoverHub } from './modules/turnover/live';
+import { refreshesSettled } from './modules/turnover/turnover.service';
+import { sharedCache } from './lib/shared-cache';
 import './models';
 
 async function main(): Promise<void> {
@@ -32,6 +34,8 @@ async function main(): Promise<void> {
 
   await connectDatabase(config.mongodbUri, logger, { monitorCommands: Boolean(config.dbCommandStatsFile) });
   lifecycle.onStop('database', disconnectDatabase);
+  // Stopped before the database closes (clean-up runs in reverse): figures being refreshed finish.
+  lifecycle.onStop('turnover refreshes', refreshesSettled);
   if (config.dbCommandStatsFile) lifecycle.onStop('command stats', startDbCommandStats(config.dbCommandStatsFile));
   await ensureIndexes(logger);
 
@@ -53,6 +57,7 @@ async function main(): Promise<void> {
   const turnover = new TurnoverHub(redis, { prefix: config.queuePrefix, targetFen: config.turnoverTargetFen, logger, maxClients: config.sseMaxClients });
   await turnover.start();
   lifecycle.onStop('turnover streams', () => turnover.close());
+  lifecycle.onStop('request cache', await sharedCache.link(redis, config.queuePrefix, logger));
   const app = createApp({ config, logger, redis, queues, turnover });
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {

@@ -11,6 +11,8 @@ import { createLogger } from '../../src/lib/logger';
 import { createQueues } from '../../src/lib/queues';
 import { connectRedis, createFailFastRedis } from '../../src/lib/redis';
 import { TurnoverHub } from '../../src/modules/turnover/live';
+import { refreshesSettled } from '../../src/modules/turnover/turnover.service';
+import { sharedCache } from '../../src/lib/shared-cache';
 import { mongoUriFor } from '../../scripts/local-services';
 import '../../src/models';
 
@@ -50,6 +52,8 @@ export async function startTestApp(overrides: Record<string, string> = {}) {
   const queues = createQueues(redis, config.queuePrefix);
   const turnover = new TurnoverHub(redis, { prefix: config.queuePrefix, targetFen: config.turnoverTargetFen, logger: testLogger, maxClients: config.sseMaxClients });
   await turnover.start();
+  // As in a web process: the request cache is on, invalidated over Redis.
+  const unlinkCache = await sharedCache.link(redis, config.queuePrefix, testLogger);
   const app = createApp({ config, logger: testLogger, redis, queues, turnover });
   return {
     app,
@@ -58,6 +62,8 @@ export async function startTestApp(overrides: Record<string, string> = {}) {
     queues,
     turnover,
     async close() {
+      unlinkCache();
+      await refreshesSettled();
       await turnover.close();
       await queues.close();
       redis.disconnect();

@@ -7,6 +7,7 @@ import { recordAudit, type Actor } from '../audit/audit.service';
 import { toCurrentUser, type CurrentUser } from './current-user';
 import { hashPassword, verifyPassword } from './password';
 import { passwordField, passwordProblems } from './password-policy';
+import { sharedCache } from '../../lib/shared-cache';
 import { revokeAllTokens } from './tokens.service';
 import { User, type Role } from './user.model';
 
@@ -38,8 +39,20 @@ export async function recordSignIn(user: CurrentUser, ip: string | undefined): P
 
 export async function findActiveUser(id: string): Promise<CurrentUser | null> {
   if (!Types.ObjectId.isValid(id)) return null;
+  const user = await activeUser(id, sharedCache.mark);
+  return user ? { ...user, via: 'session' } : null;
+}
+
+/**
+ * A user who may act (exists, not disabled), from the request cache or the database.
+ * `mark` is the cache generation taken before the caller's first read.
+ */
+export async function activeUser(id: string, mark: number): Promise<CurrentUser | null> {
+  const cached = sharedCache.get<CurrentUser>('user', id);
+  if (cached) return cached;
   const user = await User.findById(id).lean();
-  return user && !user.disabled ? toCurrentUser(user, 'session') : null;
+  if (!user || user.disabled) return null;
+  return sharedCache.store('user', id, toCurrentUser(user, 'session'), mark);
 }
 
 export const changePasswordSchema = z.object({

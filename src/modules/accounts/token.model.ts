@@ -1,5 +1,6 @@
 /** API tokens: only a SHA-256 hash of each token is stored, as the document id. */
 import mongoose, { Schema } from 'mongoose';
+import { byId, invalidateOnWrite } from '../../lib/shared-cache';
 
 const apiTokenSchema = new Schema(
   {
@@ -13,5 +14,10 @@ const apiTokenSchema = new Schema(
 apiTokenSchema.index({ userId: 1 });
 // Expiry is checked on every use, and the hourly housekeeping job removes expired tokens.
 apiTokenSchema.index({ expiresAt: 1 });
+// Revoking (or changing) tokens drops them from the request cache, in every process: one token by
+// its id, a user's tokens by `userId`.
+invalidateOnWrite(apiTokenSchema, 'token', (filter) =>
+  filter._id === undefined && filter.userId !== undefined ? { ns: 'token', userId: String(filter.userId) } : byId('token', filter._id),
+);
 
 export const ApiToken = mongoose.model('ApiToken', apiTokenSchema);

@@ -2,8 +2,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
 import { ApiToken } from './token.model';
-import { toCurrentUser, type CurrentUser } from './current-user';
-import { User } from './user.model';
+import { activeUser } from './accounts.service';
+import { sharedCache } from '../../lib/shared-cache';
+import type { CurrentUser } from './current-user';
 
 const PREFIX = 'tcr_';
 
@@ -20,15 +21,20 @@ export async function issueToken(userId: string, ttlMs: number): Promise<{ token
 /** The token's user, or null when it is unknown, expired or its user is disabled. */
 export async function resolveToken(token: string): Promise<CurrentUser | null> {
   if (!token.startsWith(PREFIX) || token.length > 100) return null;
-  // Two lookups by _id: measured under load, cheaper for the database than one $lookup.
-  const doc = await ApiToken.findById(digest(token)).lean();
-  if (!doc) return null;
-  if (doc.expiresAt.getTime() <= Date.now()) {
-    await ApiToken.deleteOne({ _id: doc._id });
-    return null;
+  const id = digest(token);
+  const mark = sharedCache.mark;
+  let userId = sharedCache.get<string>('token', id);
+  if (!userId) {
+    const doc = await ApiToken.findById(id).lean();
+    if (!doc) return null;
+    if (doc.expiresAt.getTime() <= Date.now()) {
+      await ApiToken.deleteOne({ _id: doc._id });
+      return null;
+    }
+    userId = sharedCache.store('token', id, String(doc.userId), mark, { expiresAt: doc.expiresAt, userId: String(doc.userId) });
   }
-  const user = await User.findById(doc.userId).lean();
-  return user && !user.disabled ? toCurrentUser(user, 'token') : null;
+  const user = await activeUser(userId, mark);
+  return user ? { ...user, via: 'token' } : null;
 }
 
 export async function revokeToken(token: string): Promise<void> {

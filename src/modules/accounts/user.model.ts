@@ -1,5 +1,6 @@
 /** People who sign in: applicants (members of one organisation), reviewers and admins (the bureau). */
 import mongoose, { Schema, type InferSchemaType, type Types } from 'mongoose';
+import { invalidateOnWrite } from '../../lib/shared-cache';
 
 export const ROLES = ['applicant', 'reviewer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -25,6 +26,8 @@ const userSchema = new Schema(
 userSchema.index({ email: 1 }, { unique: true });
 userSchema.index({ organizationId: 1 });
 userSchema.index({ role: 1 });
+// Any write to a user drops what the request cache remembers of them, in every process.
+invalidateOnWrite(userSchema, 'user');
 
 export type UserDoc = InferSchemaType<typeof userSchema> & { _id: Types.ObjectId };
 export const User = mongoose.model('User', userSchema);

@@ -1,5 +1,6 @@
 /** Organisations that file contracts: pending until the bureau verifies them. */
 import mongoose, { Schema, type InferSchemaType, type Types } from 'mongoose';
+import { invalidateOnWrite } from '../../lib/shared-cache';
 import { ENTITY_NATURE_CODES } from '../../domain/codes';
 
 export const ORGANIZATION_STATUSES = ['pending', 'verified', 'rejected'] as const;
@@ -37,6 +38,8 @@ const organizationSchema = new Schema(
 );
 organizationSchema.index({ uscc: 1 }, { unique: true });
 organizationSchema.index({ status: 1, createdAt: 1 });
+// Any write to an organisation drops what the request cache remembers of it, in every process.
+invalidateOnWrite(organizationSchema, 'organization');
 
 export type OrganizationDoc = InferSchemaType<typeof organizationSchema> & { _id: Types.ObjectId };
 export const Organization = mongoose.model('Organization', organizationSchema);

@@ -14,7 +14,8 @@ import { revokeAllTokens } from '../accounts/tokens.service';
 import { User } from '../accounts/user.model';
 import { updateIf } from '../../lib/transitions';
 import { recordAudit, type Actor } from '../audit/audit.service';
-import { Organization, type OrganizationStatus } from './organization.model';
+import { Organization, type OrganizationDoc, type OrganizationStatus } from './organization.model';
+import { sharedCache } from '../../lib/shared-cache';
 
 const usccField = () =>
   z
@@ -128,9 +129,14 @@ export function publicOrganization(o: {
   };
 }
 
+/** An organisation by id (from the request cache when it holds it; the value is frozen). */
 export async function getOrganization(id: string | null) {
   if (!id || !Types.ObjectId.isValid(id)) return null;
-  return Organization.findById(id).lean();
+  const mark = sharedCache.mark;
+  const cached = sharedCache.get<OrganizationDoc>('organization', id);
+  if (cached) return cached;
+  const org = (await Organization.findById(id).lean()) as OrganizationDoc | null;
+  return org && sharedCache.store('organization', id, org, mark);
 }
 
 export async function listOrganizations(status: OrganizationStatus | undefined, limit = 200) {
