@@ -184,13 +184,19 @@ export interface PlanSummary {
 }
 
 /** Each index's keys with their directions, by collection then index name. */
-export type IndexKeys = Map<string, Map<string, [string, number][]>>;
+/** Per collection, per index: its keys, and the fields its partial filter names (if any). */
+export type IndexKeys = Map<string, Map<string, IndexSpec>>;
+export type IndexSpec = [string, number][] & { partial?: string[] };
 
 export async function indexKeysOf(collections: Iterable<string>): Promise<IndexKeys> {
   const out: IndexKeys = new Map();
   for (const name of collections) {
-    const list = (await mongoose.connection.db!.collection(name).listIndexes().toArray().catch(() => [])) as { name: string; key: Record<string, number> }[];
-    out.set(name, new Map(list.map((i) => [i.name, Object.entries(i.key)])));
+    const list = (await mongoose.connection.db!.collection(name).listIndexes().toArray().catch(() => [])) as {
+      name: string;
+      key: Record<string, number>;
+      partialFilterExpression?: Record<string, unknown>;
+    }[];
+    out.set(name, new Map(list.map((i) => [i.name, Object.assign(Object.entries(i.key), { partial: Object.keys(i.partialFilterExpression ?? {}) })])));
   }
   return out;
 }
@@ -275,7 +281,8 @@ function compareScores(a: number[], b: number[]): number {
 function branchesOf(filter: Record<string, unknown>): Record<string, unknown>[] {
   const { $or, $and, ...rest } = filter as { $or?: Record<string, unknown>[]; $and?: Record<string, unknown>[] };
   let base: Record<string, unknown> = rest;
-  for (const part of $and ?? []) base = { ...base, ...part };
+  // A field named twice (an equality, and a partial index's filter repeated) keeps its first use.
+  for (const part of $and ?? []) base = { ...part, ...base };
   return $or ? $or.map((b) => ({ ...base, ...b })) : [base];
 }
 
@@ -284,12 +291,14 @@ function branchesOf(filter: Record<string, unknown>): Record<string, unknown>[] 
  * constrains, preferring one that also returns the rows in the requested order, then the one
  * whose leading keys the filter constrains furthest. Null when a branch has none.
  */
-export function mongoIndexFor(filter: Record<string, unknown>, sort: Record<string, number> | undefined, indexes: Map<string, [string, number][]>): string | null {
+export function mongoIndexFor(filter: Record<string, unknown>, sort: Record<string, number> | undefined, indexes: Map<string, IndexSpec>): string | null {
   const names: string[] = [];
   for (const branch of branchesOf(filter)) {
     const uses = usesOf(branch);
     let best: { name: string; sorted: boolean; score: number[] } | null = null;
     for (const [name, keys] of indexes) {
+      // A partial index serves only queries that constrain what its filter names.
+      if (keys.partial?.some((f) => !uses.has(f))) continue;
       const first = uses.get(keys[0][0]);
       if (!first || first === 'none') continue;
       let eq = 0;

@@ -38,6 +38,8 @@ const schema = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100000).default(50),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** The worker's scheduling priority (nice, 0–19): background jobs give way to requests on a shared machine. */
+  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(5),
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   /** Fault injection for tests and the fault script: verification pauses this long midway. */
@@ -73,7 +75,7 @@ export interface Config {
   apiTokenTtlMs: number;
   sessionTtlMs: number;
   loginLimits: { perAccount: number; perIp: number; blockSeconds: number };
-  worker: { concurrency: number; lockMs: number; stalledIntervalMs: number; faultVerifyDelayMs: number };
+  worker: { concurrency: number; nice: number; lockMs: number; stalledIntervalMs: number; faultVerifyDelayMs: number };
   sseMaxClients: number;
   signupPerIpPerHour: number;
   dbCommandStatsFile: string | null;
@@ -120,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     signupPerIpPerHour: e.SIGNUP_MAX_PER_IP_PER_HOUR,
     worker: Object.freeze({
       concurrency: e.WORKER_CONCURRENCY,
+      nice: e.WORKER_NICE,
       lockMs: e.WORKER_LOCK_MS,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
       faultVerifyDelayMs: e.FAULT_VERIFY_DELAY_MS,

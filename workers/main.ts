@@ -1,4 +1,5 @@
 /** The worker entry: config → connect → start the queue workers → close them on SIGTERM. */
+import os from 'node:os';
 import { ConfigError, loadConfig } from '../src/config';
 import { connectDatabase, disconnectDatabase, ensureIndexes } from '../src/lib/db';
 import { startDbCommandStats } from '../src/lib/db-stats';
@@ -23,6 +24,12 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, pretty: config.logPretty, name: 'worker' });
   const lifecycle = new Lifecycle(logger);
   lifecycle.exitOnSignals();
+  // Verifications, certificates and mail can wait a few milliseconds; people at the web pages should not.
+  try {
+    if (config.worker.nice > os.getPriority()) os.setPriority(config.worker.nice);
+  } catch (err) {
+    logger.debug({ err: (err as Error).message }, 'worker priority unchanged');
+  }
 
   await connectDatabase(config.mongodbUri, logger, { monitorCommands: Boolean(config.dbCommandStatsFile) });
   lifecycle.onStop('database', disconnectDatabase);

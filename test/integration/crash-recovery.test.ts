@@ -16,7 +16,7 @@ import { Notification } from '../../src/modules/notifications/notification.model
 import { completeDecisions, type ReviewDeps } from '../../src/modules/review/review.service';
 import { serialCounterId, serialsOf } from '../../src/modules/review/registration-numbers';
 import { TallyEntry } from '../../src/modules/turnover/turnover.model';
-import { applyPending, getTally, recordTallyEvent } from '../../src/modules/turnover/turnover.service';
+import { applyPending, getTally, recordTallyEvent, refreshesSettled } from '../../src/modules/turnover/turnover.service';
 import { inReviewContract, makeBureauUser, tokenFor, verifiedApplicant } from '../support/fixtures';
 import { startTestApp, testLogger, type TestApp } from '../support/harness';
 
@@ -55,10 +55,12 @@ it('finishes a registration whose process died right after winning: number, ledg
   await registeredThenDied(crashed);
   const other = await inReviewContract(t.app, applicant);
   await approve(other);
+  await refreshesSettled(); // the approval's figure is refreshed beside its answer
   const before = (await getTally(year)).tally.totals;
   // Within the grace period the sweeper leaves it alone: its process may still be working.
   expect(await completeDecisions(deps())).toBe(0);
   expect(await completeDecisions(deps(), 0)).toBe(1);
+  await refreshesSettled();
   const done = (await Contract.findById(crashed).lean())!;
   expect(done.registrationNumber).toMatch(new RegExp(`^${year}630100\\d{6}$`));
   expect(done.pendingEffects).toBeNull();
@@ -89,6 +91,7 @@ it('fills a ledger number whose taker died, then records that event afresh: the 
   const before = (await getTally(year)).tally.totals;
   const other = await inReviewContract(t.app, applicant, { contractAmount: '700.00', technicalAmount: '700.00', deductions: [] });
   await approve(other);
+  await refreshesSettled();
   // The entry after the hole waits: the hole may still be being written.
   expect((await getTally(year)).tally.totals.count).toBe(before.count);
   await applyPending(year, 0);

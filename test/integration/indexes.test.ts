@@ -65,7 +65,7 @@ const CASES: { shape: string; expect: Expected[] }[] = [
   },
   {
     shape: 'sweep: pending decision effects',
-    expect: [{ op: 'contracts.find', served: [['pendingEffects', 'pendingEffects_1']], mongo: 'pendingEffects_1' }],
+    expect: [{ op: 'contracts.find', served: [['updatedAt', 'pending_effects']], mongo: 'pending_effects' }],
   },
   {
     shape: 'ledger: fact of a registration',
@@ -149,11 +149,11 @@ describe('the check itself', () => {
   it('notices a missing index', async () => {
     const shape = 'sweep: pending decision effects';
     const [want] = CASES.find((c) => c.shape === shape)!.expect;
-    await Contract.collection.dropIndex('pendingEffects_1');
+    await Contract.collection.dropIndex('pending_effects');
     try {
       const found = await check(shape, [want]);
       expect(found).toEqual(
-        expect.arrayContaining([expect.stringContaining('no condition on pendingEffects through pendingEffects_1'), expect.stringContaining('MongoDB index none')]),
+        expect.arrayContaining([expect.stringContaining('no condition on updatedAt through pending_effects'), expect.stringContaining('MongoDB index none')]),
       );
     } finally {
       await Contract.createIndexes();

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { Contract } from '../../src/modules/contracts/contract.model';
+import { storePdf } from '../../src/modules/contracts/attachments.store';
 import { verifySubmission, watchDeadlines } from '../../src/modules/review/review.service';
 import { serialsOf } from '../../src/modules/review/registration-numbers';
 import { Notification, OutboxMail } from '../../src/modules/notifications/notification.model';
@@ -97,6 +98,32 @@ describe('automatic verification', () => {
     await Contract.updateOne({ _id: id }, { $push: { attachments: { ...att, id: '6b08f00195ee022ff617a8e0', filename: 'gone.pdf' } } });
     await verifySubmission(id, 1, '630100');
     expect(await codes(id)).toEqual(['PDF_UNREADABLE']);
+    expect((await Contract.findById(id).lean())!.findings[0].message).toContain('gone.pdf');
+  });
+
+  it('checks an uploaded PDF is still there whole, and parses one it has no page count for', async () => {
+    const a = await verifiedApplicant(t.app);
+    const id = await readyDraft(t.app, a.token);
+    await request(t.app).post(`/api/v1/contracts/${id}/submit`).set(auth(a.token)).expect(202);
+    const att = (await Contract.findById(id).lean())!.attachments[0];
+    const junk = Buffer.from('%PDF-1.7 not really a PDF');
+    const junkId = await storePdf(junk, 'junk.pdf', {});
+    await Contract.updateOne({ _id: id }, {
+      $push: {
+        attachments: {
+          $each: [
+            // The upload's record says another size than the stored file has.
+            { ...att, size: att.size + 1, filename: 'truncated.pdf' },
+            // No page count (not parsed at upload): parsed now, and it does not parse.
+            { ...att, id: junkId, size: junk.length, pages: null, filename: 'unparsed.pdf' },
+          ],
+        },
+      },
+    });
+    await verifySubmission(id, 1, '630100');
+    const findings = (await Contract.findById(id).lean())!.findings;
+    expect(findings.map((f) => f.code)).toEqual(['PDF_UNREADABLE', 'PDF_UNREADABLE']);
+    expect(findings.map((f) => f.message)).toEqual(['附件“truncated.pdf”无法读取。', '附件“unparsed.pdf”无法读取。']);
   });
 
   it('is idempotent: a second run changes nothing and adds no history', async () => {

@@ -37,6 +37,8 @@ describe('exact tallies', () => {
     const before = await turnover();
     const id = await inReviewContract(t.app, a.token, { contractAmount: '1234567.89', technicalAmount: '1000000.01', deductions: [{ item: 'parts', amount: '234567.88' }] });
     await request(t.app).post(`/api/v1/contracts/${id}/approve`).set(auth(reviewer)).send({}).expect(200);
+    // The figure is refreshed beside the approval's answer: it moves moments later.
+    await waitFor(async () => (await turnover()).contracts !== before.contracts, 3000, 20);
     const after = await turnover();
     expect(after.year).toBe(year);
     expect(fen(after.contractAmount) - fen(before.contractAmount)).toBe(123456789);
@@ -45,6 +47,7 @@ describe('exact tallies', () => {
     expect(after.target).toBe('1000000000.00');
     expect(after.progress).toBeCloseTo(fen(after.contractAmount) / 100_000_000_000, 6);
     await request(t.app).post(`/api/v1/contracts/${id}/revoke`).set(auth(admin)).send({ reason: '经查为重复登记' }).expect(200);
+    await waitFor(async () => (await turnover()).contracts === before.contracts, 3000, 20);
     const revoked = await turnover();
     expect(revoked.contractAmount).toBe(before.contractAmount);
     expect(revoked.technicalAmount).toBe(before.technicalAmount);
@@ -63,6 +66,7 @@ describe('exact tallies', () => {
       ids.push(await inReviewContract(t.app, a.token, { title: `并发统计第${i}号`, contractAmount: (f / 100).toFixed(2), technicalAmount: (f / 100).toFixed(2), deductions: [] }));
     }
     await Promise.all(ids.map((id) => request(t.app).post(`/api/v1/contracts/${id}/approve`).set(auth(reviewer)).send({}).expect(200)));
+    await waitFor(async () => (await turnover()).contracts - before.contracts >= 20, 3000, 20);
     const after = await turnover();
     expect(fen(after.contractAmount) - fen(before.contractAmount)).toBe(amounts.reduce((x, y) => x + y, 0));
     expect(after.contracts - before.contracts).toBe(20);

@@ -11,10 +11,15 @@ import { AppError } from '../../lib/errors';
 export const MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024;
 const BUCKET = 'attachments';
 
+// One bucket per connection: a new bucket checks GridFS's indexes (a query) on its first upload.
+const buckets = new WeakMap<object, InstanceType<typeof mongoose.mongo.GridFSBucket>>();
+
 function bucket() {
   const db = mongoose.connection.db;
   if (!db) throw new Error('database not connected');
-  return new mongoose.mongo.GridFSBucket(db, { bucketName: BUCKET });
+  let b = buckets.get(db);
+  if (!b) buckets.set(db, (b = new mongoose.mongo.GridFSBucket(db, { bucketName: BUCKET })));
+  return b;
 }
 
 /** A file name safe to store and to send back: no folders, no control characters, bounded. */
@@ -52,9 +57,15 @@ export async function storePdf(buf: Buffer, filename: string, metadata: Record<s
 
 /** The stored file's size in bytes (null when there is none), from GridFS's file record alone. */
 export async function storedSize(id: string): Promise<number | null> {
-  if (!mongoose.Types.ObjectId.isValid(id)) return null;
-  const [file] = await bucket().find({ _id: new mongoose.Types.ObjectId(id) }).limit(1).toArray();
-  return file ? file.length : null;
+  return (await storedSizes([id])).get(id) ?? null;
+}
+
+/** The sizes of the stored files among `ids` (missing ones are absent), in one query. */
+export async function storedSizes(ids: string[]): Promise<Map<string, number>> {
+  const valid = ids.filter((id) => mongoose.Types.ObjectId.isValid(id)).map((id) => new mongoose.Types.ObjectId(id));
+  if (!valid.length) return new Map();
+  const files = await bucket().find({ _id: { $in: valid } }, { projection: { _id: 1, length: 1 } }).toArray();
+  return new Map(files.map((f) => [String(f._id), f.length]));
 }
 
 export function openPdf(id: string): NodeJS.ReadableStream {

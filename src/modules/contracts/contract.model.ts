@@ -143,13 +143,17 @@ contractSchema.index({ status: 1, registeredAt: -1, _id: -1 });
 contractSchema.index({ registrationYear: 1, registeredAt: -1, _id: -1 });
 /** The bureau's list by signing year (the applicant's year filter intersects it too). */
 contractSchema.index({ signedYear: 1 });
-/** Certificate verification by number. */
-contractSchema.index({ registrationNumber: 1 });
+// Partial indexes hold only the contracts their query can match, so the many updates of drafts
+// and filings in review do not maintain them. DocumentDB uses a partial index only when the
+// query repeats the index's filter word for word (MongoDB proves the implication itself): the
+// queries of the two below do.
+/** Certificate verification by number (numbered contracts only). */
+contractSchema.index({ registrationNumber: 1 }, { partialFilterExpression: { registrationNumber: { $type: 'string' } } });
 /** Verification's duplicate search: `$or` of same seller, same amount (and the queue's amount range). */
 contractSchema.index({ 'seller.uscc': 1 });
 contractSchema.index({ contractAmountFen: 1 });
-/** The sweeper of decisions whose follow-up did not finish: the few marked ones (their age is checked on them). */
-contractSchema.index({ pendingEffects: 1 });
+/** The sweeper of decisions whose follow-up did not finish: only the few marked ones, by age. */
+contractSchema.index({ updatedAt: 1 }, { name: 'pending_effects', partialFilterExpression: { pendingEffects: { $type: 'string' } } });
 /** The sweeper of registered contracts without a certificate. */
 contractSchema.index({ certificateFileId: 1, status: 1 });
 

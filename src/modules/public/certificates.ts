@@ -7,7 +7,8 @@ import { Contract } from '../contracts/contract.model';
 
 export async function findCertificate(registrationNumber: string) {
   if (!/^\d{16}$/.test(registrationNumber)) return null;
-  const doc = await Contract.findOne({ registrationNumber, status: { $in: ['registered', 'revoked'] } })
+  // The `$type` repeats the partial index's filter, which DocumentDB needs to use it.
+  const doc = await Contract.findOne({ $and: [{ registrationNumber }, { registrationNumber: { $type: 'string' } }], status: { $in: ['registered', 'revoked'] } })
     .select({ registrationNumber: 1, status: 1, title: 1, 'seller.name': 1, 'buyers.name': 1, contractAmountFen: 1, technicalAmountFen: 1, registeredAt: 1 })
     .lean();
   if (!doc) return null;

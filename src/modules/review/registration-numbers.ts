@@ -24,25 +24,30 @@ async function highestSerial(year: number): Promise<number> {
  * Numbers a registered contract: its serial is taken from the year's counter (the same one on
  * every retry, see lib/counters), then written to the register and to the contract. Each step
  * is idempotent, so a caller that dies between them is finished by running this again.
+ * `firstRun`: the caller has just won the registration itself, so no earlier run can have
+ * registered a serial for it and the look-up for one is skipped (a sweeper that starts beside a
+ * very slow first run gets the same serial from the counter's log of keys).
  */
 export async function numberRegistration(
   c: Pick<ContractDoc, '_id' | 'registeredAt' | 'registrationYear' | 'searchText' | 'registrationNumber'>,
   agencyCode: string,
+  { firstRun = false } = {},
 ): Promise<string> {
   if (c.registrationNumber) return c.registrationNumber;
   const contractId = String(c._id);
   const year = c.registrationYear!;
   const at = new Date(c.registeredAt!);
   // Registered by an earlier run that stopped before writing the contract: reuse, never take another.
-  const known = await Registration.findOne({ contractId }).select({ serial: 1 }).lean();
+  const known = firstRun ? null : await Registration.findOne({ contractId }).select({ serial: 1 }).lean();
   const serial = known?.serial ?? (await takeNumber(serialCounterId(year), contractId, () => highestSerial(year)));
   const number = formatRegistrationNumber(year, agencyCode, serial);
-  try {
-    await Registration.create({ _id: `${year}-${String(serial).padStart(6, '0')}`, year, serial, number, contractId, at });
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err; // written by an earlier run
-  }
-  await updateIf(Contract, { _id: c._id, registrationNumber: null }, { $set: { registrationNumber: number, searchText: [c.searchText, number].filter(Boolean).join(' ') } });
+  // The register and the contract, side by side: each write is idempotent on its own.
+  await Promise.all([
+    Registration.create({ _id: `${year}-${String(serial).padStart(6, '0')}`, year, serial, number, contractId, at }).catch((err) => {
+      if (!isDuplicateKey(err)) throw err; // written by an earlier run
+    }),
+    updateIf(Contract, { _id: c._id, registrationNumber: null }, { $set: { registrationNumber: number, searchText: [c.searchText, number].filter(Boolean).join(' ') } }),
+  ]);
   return number;
 }
 

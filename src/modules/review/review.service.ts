@@ -24,7 +24,7 @@ import { updateIf } from '../../lib/transitions';
 import { escapeRegex, parseInput, text } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
 import { recordAudit } from '../audit/audit.service';
-import { inspectPdf, readPdf } from '../contracts/attachments.store';
+import { inspectPdf, readPdf, storedSizes } from '../contracts/attachments.store';
 import { Contract, type ContractDoc, type ContractStatus } from '../contracts/contract.model';
 import { fieldsOf } from '../contracts/contracts.service';
 import { notify } from '../notifications/notifications.service';
@@ -72,9 +72,21 @@ async function possibleDuplicates(doc: ContractDoc): Promise<PossibleDuplicate[]
   return out;
 }
 
+/**
+ * The attachments that are missing or do not read as PDFs. One the upload already parsed (it
+ * has its page count: stored files never change) needs only to be there whole, at its size;
+ * any other (from before page counts were kept) is read and parsed here.
+ */
 async function unreadableAttachments(doc: ContractDoc): Promise<string[]> {
+  const attachments = doc.attachments ?? [];
+  const sizes = await storedSizes(attachments.map((a) => a.id));
   const bad: string[] = [];
-  for (const a of doc.attachments ?? []) {
+  for (const a of attachments) {
+    if (sizes.get(a.id) !== a.size) {
+      bad.push(a.filename);
+      continue;
+    }
+    if (a.pages) continue;
     try {
       await inspectPdf(await readPdf(a.id));
     } catch {
@@ -144,50 +156,68 @@ const KIND_TEXT: Record<string, { zh: string; en: string }> = {
   revoked: { zh: '撤销登记', en: 'revoked' },
 };
 
-/** What follows a decision: the applicant's notification, the ledger, the certificate. All idempotent. */
-async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string, note: string | null, reasonCode: number | null) {
+/**
+ * What follows a decision: the applicant's notification, and the ledger then the certificate.
+ * All idempotent and independent of each other, so they run side by side. True when all done.
+ */
+async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string, note: string | null, reasonCode: number | null, firstRun: boolean): Promise<boolean> {
   const id = String(doc._id);
   const k = KIND_TEXT[kind];
   const title = doc.title ?? '';
   const extra = [doc.registrationNumber ? `登记编号 ${doc.registrationNumber}` : null, reasonCode ? `不予登记理由第 ${reasonCode} 项` : null, note].filter(Boolean).join('；');
   const extraEn = [doc.registrationNumber ? `registration number ${doc.registrationNumber}` : null, reasonCode ? `refusal reason ${reasonCode}` : null, note].filter(Boolean).join('; ');
-  await notify(
-    deps.queues,
-    {
-      key: `contract:${id}:${kind}:${kind === 'revoked' ? 'final' : `s${doc.submissionCount}`}`,
-      organizationId: String(doc.organizationId),
-      contractId: id,
-      kind,
-      subject: `技术合同登记：${k.zh}`,
-      subjectEn: `Technology contract ${k.en}`,
-      body: `您提交的技术合同“${title}”已${k.zh}。${extra ? extra + '。' : ''}`,
-      bodyEn: `Your technology contract "${title}" was ${k.en}.${extraEn ? ' ' + extraEn + '.' : ''}`,
-    },
-    deps.logger,
-  );
-  if (kind === 'revoked') await markRegistrationRevoked(id, doc.revokedAt ? new Date(doc.revokedAt) : new Date());
-  if (kind === 'registered' || kind === 'revoked') {
-    try {
-      await tallyAfterDecision(
-        { queues: deps.queues, logger: deps.logger, redis: deps.redis, prefix: deps.config.queuePrefix, agencyCode: deps.config.agency.code, targetFen: deps.config.turnoverTargetFen },
+  const notification = async () => {
+    await notify(
+      deps.queues,
+      {
+        key: `contract:${id}:${kind}:${kind === 'revoked' ? 'final' : `s${doc.submissionCount}`}`,
+        organizationId: String(doc.organizationId),
+        contractId: id,
         kind,
-        doc,
-      );
-    } catch (err) {
-      // The decision stands and stays marked pending: the sweeper and the reconciliation catch up.
-      deps.logger.warn({ contractId: id, err: (err as Error).message }, 'turnover not updated at once');
-      return false;
+        subject: `技术合同登记：${k.zh}`,
+        subjectEn: `Technology contract ${k.en}`,
+        body: `您提交的技术合同“${title}”已${k.zh}。${extra ? extra + '。' : ''}`,
+        bodyEn: `Your technology contract "${title}" was ${k.en}.${extraEn ? ' ' + extraEn + '.' : ''}`,
+      },
+      deps.logger,
+    );
+    return true;
+  };
+  const ledgerAndCertificate = async () => {
+    if (kind === 'revoked') await markRegistrationRevoked(id, doc.revokedAt ? new Date(doc.revokedAt) : new Date());
+    if (kind === 'registered' || kind === 'revoked') {
+      try {
+        await tallyAfterDecision(
+          { queues: deps.queues, logger: deps.logger, redis: deps.redis, prefix: deps.config.queuePrefix, agencyCode: deps.config.agency.code, targetFen: deps.config.turnoverTargetFen },
+          kind,
+          doc,
+          { firstRun },
+        );
+      } catch (err) {
+        // The decision stands and stays marked pending: the sweeper and the reconciliation catch up.
+        deps.logger.warn({ contractId: id, err: (err as Error).message }, 'turnover not updated at once');
+        return false;
+      }
     }
-  }
-  if (kind === 'registered' && deps.queues) {
-    try {
-      // Now numbered: a render that ran too early (by the certificate sweeper) runs again at once.
-      await enqueueNow(deps.queues, 'certificates', 'render', { contractId: id }, `cert-${id}`);
-    } catch (err) {
-      deps.logger.warn({ contractId: id, err: (err as Error).message }, 'certificate not enqueued; the sweeper will');
+    if (kind === 'registered' && deps.queues) {
+      try {
+        // Now numbered: a render that ran too early (by the certificate sweeper) runs again at once.
+        await enqueueNow(deps.queues, 'certificates', 'render', { contractId: id }, `cert-${id}`);
+      } catch (err) {
+        deps.logger.warn({ contractId: id, err: (err as Error).message }, 'certificate not enqueued; the sweeper will');
+      }
     }
-  }
-  return true;
+    return true;
+  };
+  return (await settled([notification(), ledgerAndCertificate()])).every(Boolean);
+}
+
+/** Waits for every promise (none left running behind a failure), then throws the first failure. */
+async function settled<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /**
@@ -196,15 +226,22 @@ async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string,
  * effects, then the mark is cleared. Every step is idempotent, so running it again (the sweeper
  * after a crash, or alongside a slow first run) finishes the work without doing any twice.
  */
-async function carryOutDecision(deps: ReviewDeps, doc: ContractDoc): Promise<ContractDoc> {
+async function carryOutDecision(
+  deps: ReviewDeps,
+  doc: ContractDoc,
+  { alongside, firstRun = false }: { alongside?: (numbered: ContractDoc) => Promise<unknown>; firstRun?: boolean } = {},
+): Promise<ContractDoc> {
   const kind = doc.pendingEffects;
   if (!kind) return doc;
   let current = doc;
   if ((current.status === 'registered' || current.status === 'revoked') && !current.registrationNumber) {
-    current = { ...current, registrationNumber: await numberRegistration(current, deps.config.agency.code) };
+    current = { ...current, registrationNumber: await numberRegistration(current, deps.config.agency.code, { firstRun }) };
   }
   const note = kind === 'revoked' ? ([...current.history].reverse().find((h) => h.action === 'revoked')?.note ?? null) : (current.decision?.note ?? null);
-  const done = await decisionEffects(deps, current, kind, note, kind === 'refused' ? (current.decision?.reasonCode ?? null) : null);
+  const [done] = await settled([
+    decisionEffects(deps, current, kind, note, kind === 'refused' ? (current.decision?.reasonCode ?? null) : null, firstRun),
+    alongside ? alongside(current).then(() => true) : Promise.resolve(true),
+  ]);
   // Cleared only if still the same decision (a revocation may have followed meanwhile).
   if (done) await Contract.updateOne({ _id: current._id, pendingEffects: kind }, { $set: { pendingEffects: null } });
   return current;
@@ -232,9 +269,12 @@ async function decide(deps: ReviewDeps, actor: CurrentUser, id: string, action: 
     const current = await loadForBureau(id);
     throw notReviewable(current.status, current.registrationNumber);
   }
-  const after = await carryOutDecision(deps, won);
-  await recordAudit({ actor, action: `contract.${action}`, targetType: 'contract', targetId: id, ip, details: { note, reasonCode, registrationNumber: after.registrationNumber ?? null } });
-  return after;
+  // The audit entry is written beside the effects, once the number is known.
+  return carryOutDecision(deps, won, {
+    firstRun: true,
+    alongside: (numbered) =>
+      recordAudit({ actor, action: `contract.${action}`, targetType: 'contract', targetId: id, ip, details: { note, reasonCode, registrationNumber: numbered.registrationNumber ?? null } }),
+  });
 }
 
 export async function approveContract(deps: ReviewDeps, actor: CurrentUser, id: string, input: unknown, ip?: string) {
@@ -272,8 +312,10 @@ export async function revokeContract(deps: ReviewDeps, actor: CurrentUser, id: s
     },
   );
   if (!won) throw notRegistered((await loadForBureau(id)).status);
-  const after = await carryOutDecision(deps, won);
-  await recordAudit({ actor, action: 'contract.revoked', targetType: 'contract', targetId: id, ip, details: { reason, registrationNumber: after.registrationNumber } });
+  await carryOutDecision(deps, won, {
+    alongside: (numbered) =>
+      recordAudit({ actor, action: 'contract.revoked', targetType: 'contract', targetId: id, ip, details: { reason, registrationNumber: numbered.registrationNumber } }),
+  });
   return { status: 'revoked' as const };
 }
 
@@ -285,10 +327,9 @@ export const EFFECTS_GRACE_MS = 30_000;
  * carried out to the end (number, ledger, notification, certificate). Repeating it is harmless.
  */
 export async function completeDecisions(deps: ReviewDeps, graceMs = EFFECTS_GRACE_MS): Promise<number> {
-  // Found through the index on `pendingEffects` alone (`$type`: DocumentDB walks a whole index
-  // for `$ne`); the age is checked on those few (`$expr`, so DocumentDB does not scan an index
-  // holding `updatedAt` for "older than 30 s", which is nearly every contract).
-  const stuck = (await Contract.find({ pendingEffects: { $type: 'string' }, $expr: { $lt: ['$updatedAt', new Date(Date.now() - graceMs)] } })
+  // Served by the partial index that holds only the marked contracts (the filter repeats its
+  // `$type` word for word, which DocumentDB needs), by their age.
+  const stuck = (await Contract.find({ pendingEffects: { $type: 'string' }, updatedAt: { $lt: new Date(Date.now() - graceMs) } })
     .limit(1000)
     .lean()) as ContractDoc[];
   for (const c of stuck) await carryOutDecision(deps, c);

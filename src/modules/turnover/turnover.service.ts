@@ -62,10 +62,11 @@ async function recordedFact(contractId: string): Promise<TallyFact | null> {
  * Records a registration (adds its amounts to its CST registration year) or a revocation
  * (takes back exactly what the registration added). Idempotent per contract and kind.
  */
-export async function recordTallyEvent(kind: 'registered' | 'revoked', c: ContractDoc, agencyCode: string): Promise<number> {
+export async function recordTallyEvent(kind: 'registered' | 'revoked', c: ContractDoc, agencyCode: string, { firstRun = false } = {}): Promise<number> {
   const id = String(c._id);
   if (!c.registeredAt) throw new Error(`contract ${id} has no registration time`);
-  let fact = await recordedFact(id);
+  // A registration just won cannot have been recorded yet (`firstRun`): no look-up.
+  let fact = firstRun && kind === 'registered' ? null : await recordedFact(id);
   if (!fact) {
     fact = factOf({ ...c, registeredAt: new Date(c.registeredAt) }, agencyCode);
     await recordOnce(`registered:${id}`, 1, fact, true); // just looked it up: absent
@@ -232,12 +233,13 @@ export interface TallyDeps {
 }
 
 /**
- * After a registration or revocation: record the ledger entry, then bring the tally and the
- * live figure up to date at once (the web process, for speed) with a queued job behind it
- * (in case this process stops here). Both paths are idempotent.
+ * After a registration or revocation: record the ledger entry (the durable part, awaited), then
+ * bring the tally and the live figure up to date at once, beside the response rather than
+ * before it (the decision's answer does not wait for the fan-out), with a queued job behind it
+ * in case this process stops here. Both paths are idempotent.
  */
-export async function tallyAfterDecision(deps: TallyDeps, kind: 'registered' | 'revoked', c: ContractDoc): Promise<void> {
-  const year = await recordTallyEvent(kind, c, deps.agencyCode);
+export async function tallyAfterDecision(deps: TallyDeps, kind: 'registered' | 'revoked', c: ContractDoc, opts: { firstRun?: boolean } = {}): Promise<void> {
+  const year = await recordTallyEvent(kind, c, deps.agencyCode, opts);
   if (deps.queues) {
     try {
       await enqueue(deps.queues, 'turnover', 'apply', { year }, `tally-${kind}-${c._id}`);
@@ -245,7 +247,19 @@ export async function tallyAfterDecision(deps: TallyDeps, kind: 'registered' | '
       deps.logger.warn({ year, err: (err as Error).message }, 'tally job not enqueued; reconciliation will catch up');
     }
   }
-  if (deps.redis) await refreshYear(deps, year);
+  if (deps.redis) {
+    const refresh = refreshYear(deps, year)
+      .catch((err: Error) => deps.logger.warn({ year, err: err.message }, 'turnover not refreshed at once; the queued job will'))
+      .finally(() => refreshing.delete(refresh));
+    refreshing.add(refresh);
+  }
+}
+
+const refreshing = new Set<Promise<unknown>>();
+
+/** Resolves once the refreshes started beside decisions so far have finished (shutdown waits for them). */
+export async function refreshesSettled(): Promise<void> {
+  await Promise.allSettled([...refreshing]);
 }
 
 /** Applies pending entries and publishes the year's figure. */
