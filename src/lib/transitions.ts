@@ -28,6 +28,14 @@ export async function updateIf<T>(model: Model<any>, filter: Record<string, unkn
   return (await model.findOneAndUpdate(filter, bumpVersion(update), { returnDocument: 'after' }).lean()) as T | null;
 }
 
+/**
+ * `updateIf` for a caller that needs only to know whether it won: a plain update, which the
+ * embedded database carries out at about half the cost of one that returns the document.
+ */
+export async function changeIf(model: Model<any>, filter: Record<string, unknown>, update: UpdateQuery<unknown>): Promise<boolean> {
+  return (await model.updateOne(filter, bumpVersion(update))).matchedCount === 1;
+}
+
 /** The filter that matches `doc` only at the version it was read (a missing version reads as null). */
 export const atVersion = (doc: Versioned): Record<string, unknown> => ({ _id: doc._id, version: doc.version ?? null });
 
@@ -40,13 +48,23 @@ export async function updateLatest<T extends Versioned>(
   model: Model<any>,
   id: unknown,
   change: (doc: T) => UpdateQuery<unknown> | null,
-  opts: { attempts?: number; /** The document as the caller just read it: saves the first read. */ read?: T } = {},
+  opts: {
+    attempts?: number;
+    /** The document as the caller just read it: saves the first read. */
+    read?: T;
+    /** The caller does not need the changed document: `doc` is then the one read (cheaper, see changeIf). */
+    withoutResult?: boolean;
+  } = {},
 ): Promise<{ doc: T; changed: boolean }> {
   for (let attempt = 0; attempt < (opts.attempts ?? 8); attempt++) {
     const doc = attempt === 0 && opts.read ? opts.read : ((await model.findById(id).lean()) as T | null);
     if (!doc) throw new Error(`${model.modelName} ${String(id)} not found`);
     const update = change(doc);
     if (update === null) return { doc, changed: false };
+    if (opts.withoutResult) {
+      if (await changeIf(model, atVersion(doc), update)) return { doc, changed: true };
+      continue;
+    }
     const after = await updateIf<T>(model, atVersion(doc), update);
     if (after) return { doc: after, changed: true };
   }

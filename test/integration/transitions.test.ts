@@ -5,7 +5,7 @@
  */
 import { Organization } from '../../src/modules/organizations/organization.model';
 import { Counter, keyOf, takeNumber } from '../../src/lib/counters';
-import { atVersion, updateIf, updateLatest } from '../../src/lib/transitions';
+import { atVersion, changeIf, updateIf, updateLatest } from '../../src/lib/transitions';
 import { startTestApp, uniqueName, type TestApp } from '../support/harness';
 import { makeUscc } from '../support/fixtures';
 
@@ -26,6 +26,18 @@ it('lets exactly one of 20 concurrent conditional updates win, in 20 trials of 2
       Array.from({ length: 20 }, (_, i) => updateIf(Organization, { _id: org._id, status: 'pending' }, { $set: { status: 'verified', rejectionReason: `writer ${i}` } })),
     );
     const winners = results.map((r, i) => (r ? i : -1)).filter((i) => i >= 0);
+    expect(winners).toHaveLength(1);
+    expect(await Organization.findById(org._id).lean()).toMatchObject({ status: 'verified', version: 1, rejectionReason: `writer ${winners[0]}` });
+  }
+});
+
+it('tells exactly one of 20 concurrent plain conditional updates that it won, in 20 trials of 20', async () => {
+  for (let trial = 0; trial < 20; trial++) {
+    const org = await newOrg();
+    const won = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => changeIf(Organization, { _id: org._id, status: 'pending' }, { $set: { status: 'verified', rejectionReason: `writer ${i}` } })),
+    );
+    const winners = won.map((w, i) => (w ? i : -1)).filter((i) => i >= 0);
     expect(winners).toHaveLength(1);
     expect(await Organization.findById(org._id).lean()).toMatchObject({ status: 'verified', version: 1, rejectionReason: `writer ${winners[0]}` });
   }

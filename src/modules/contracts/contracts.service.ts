@@ -18,7 +18,7 @@ import { cstDate, cstIso } from '../../domain/time';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { Queues } from '../../lib/queues';
-import { atVersion, updateIf, updateLatest } from '../../lib/transitions';
+import { atVersion, changeIf, updateIf, updateLatest } from '../../lib/transitions';
 import { escapeRegex, parseInput } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
 import { getOrganization } from '../organizations/organizations.service';
@@ -121,11 +121,18 @@ const notEditable = (status: string) => conflict('CONTRACT_NOT_EDITABLE', 'error
  * Changes the applicant's document with `change` (which sees the latest version and returns
  * the `$set`), applied only at the version it saw and retried when another writer got in
  * first: edits should not fail just because something else changed the document a moment earlier.
+ * `withoutResult`: the caller does not use the changed document (what is returned is the one read).
  */
-async function mutate(user: CurrentUser, id: string, change: (doc: ContractRecord) => Record<string, unknown>, readBefore?: ContractRecord): Promise<ContractRecord> {
+async function mutate(
+  user: CurrentUser,
+  id: string,
+  change: (doc: ContractRecord) => Record<string, unknown>,
+  readBefore?: ContractRecord,
+  opts: { withoutResult?: boolean } = {},
+): Promise<ContractRecord> {
   const read = readBefore ?? (await loadContract(user, id)); // 404 for anyone else's
   try {
-    return (await updateLatest<ContractRecord>(Contract, id, (doc) => ({ $set: change(doc) }), { read })).doc;
+    return (await updateLatest<ContractRecord>(Contract, id, (doc) => ({ $set: change(doc) }), { read, ...opts })).doc;
   } catch (err) {
     if (err instanceof AppError) throw err;
     if (/too many concurrent changes/.test((err as Error).message)) throw conflict('CONTRACT_BUSY', 'errors.contractBusy');
@@ -231,7 +238,7 @@ export async function addAttachment(user: CurrentUser, id: string, file: Uploade
       if (!EDITABLE_STATUSES.includes(doc.status as ContractStatus)) throw notEditable(doc.status);
       if (doc.attachments.length >= 20) throw new AppError('VALIDATION_FAILED', { details: [{ path: 'file', message: 'validation.tooManyFiles', params: { max: 20 } }] });
       return { attachments: [...doc.attachments, attachment] };
-    }, before);
+    }, before, { withoutResult: true });
   } catch (err) {
     // The filing could not take the file: do not keep an orphan in GridFS.
     await deletePdf(fileId).catch(() => undefined);
@@ -291,7 +298,7 @@ export async function submitContract(deps: SubmitDeps, user: CurrentUser, id: st
   if (issues.length) throw new AppError('VALIDATION_FAILED', { code: 'FILING_INCOMPLETE', details: issues });
   const submission = (doc.submissionCount ?? 0) + 1;
   // At the version checked above: an edit made meanwhile would not have been checked.
-  const submitted = await updateIf(
+  const submitted = await changeIf(
     Contract,
     { ...atVersion(doc), status: { $in: EDITABLE_STATUSES } },
     {

@@ -5,7 +5,7 @@
  */
 import { takeNumber } from '../../lib/counters';
 import { isDuplicateKey } from '../../lib/errors';
-import { updateIf } from '../../lib/transitions';
+import { changeIf } from '../../lib/transitions';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 import { Registration } from './registration.model';
 
@@ -46,7 +46,7 @@ export async function numberRegistration(
     Registration.create({ _id: `${year}-${String(serial).padStart(6, '0')}`, year, serial, number, contractId, at }).catch((err) => {
       if (!isDuplicateKey(err)) throw err; // written by an earlier run
     }),
-    updateIf(Contract, { _id: c._id, registrationNumber: null }, { $set: { registrationNumber: number, searchText: [c.searchText, number].filter(Boolean).join(' ') } }),
+    changeIf(Contract, { _id: c._id, registrationNumber: null }, { $set: { registrationNumber: number, searchText: [c.searchText, number].filter(Boolean).join(' ') } }),
   ]);
   return number;
 }

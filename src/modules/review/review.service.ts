@@ -20,7 +20,7 @@ import type { Config } from '../../config';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { enqueueNow, type Queues } from '../../lib/queues';
-import { updateIf } from '../../lib/transitions';
+import { changeIf, updateIf } from '../../lib/transitions';
 import { escapeRegex, parseInput, text } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
 import { recordAudit } from '../audit/audit.service';
@@ -115,7 +115,7 @@ export async function verifySubmission(contractId: string, submission: number, a
   const expertReview = (doc.technicalAmountFen ?? 0) >= EXPERT_REVIEW_FEN;
   const decisionDeadline = addWorkingDays(filedOn, expertReview ? 30 : 15);
   // A filing in `submitted` cannot be edited, so the checks above still hold for it.
-  const moved = await updateIf(
+  const moved = await changeIf(
     Contract,
     { _id: doc._id, status: 'submitted', submissionCount: submission },
     {
@@ -157,7 +157,7 @@ const KIND_TEXT: Record<string, { zh: string; en: string }> = {
 };
 
 /**
- * What follows a decision: the applicant's notification, and the ledger then the certificate.
+ * What follows a decision: the applicant's notification, the ledger entry, the certificate job.
  * All idempotent and independent of each other, so they run side by side. True when all done.
  */
 async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string, note: string | null, reasonCode: number | null, firstRun: boolean): Promise<boolean> {
@@ -183,7 +183,7 @@ async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string,
     );
     return true;
   };
-  const ledgerAndCertificate = async () => {
+  const ledger = async () => {
     if (kind === 'revoked') await markRegistrationRevoked(id, doc.revokedAt ? new Date(doc.revokedAt) : new Date());
     if (kind === 'registered' || kind === 'revoked') {
       try {
@@ -199,6 +199,9 @@ async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string,
         return false;
       }
     }
+    return true;
+  };
+  const certificate = async () => {
     if (kind === 'registered' && deps.queues) {
       try {
         // Now numbered: a render that ran too early (by the certificate sweeper) runs again at once.
@@ -209,7 +212,7 @@ async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string,
     }
     return true;
   };
-  return (await settled([notification(), ledgerAndCertificate()])).every(Boolean);
+  return (await settled([notification(), ledger(), certificate()])).every(Boolean);
 }
 
 /** Waits for every promise (none left running behind a failure), then throws the first failure. */
@@ -249,8 +252,7 @@ async function carryOutDecision(
 
 async function decide(deps: ReviewDeps, actor: CurrentUser, id: string, action: DecisionAction, note: string | null, reasonCode: number | null, ip?: string) {
   if (actor.role !== 'reviewer' && actor.role !== 'admin') throw new AppError('FORBIDDEN');
-  const doc = await loadForBureau(id);
-  if (doc.status !== 'in_review') throw notReviewable(doc.status, doc.registrationNumber);
+  if (!Types.ObjectId.isValid(id)) throw notFound();
   const at = new Date();
   const actorId = new Types.ObjectId(actor.id);
   const set: Record<string, unknown> = {
@@ -259,10 +261,11 @@ async function decide(deps: ReviewDeps, actor: CurrentUser, id: string, action: 
     pendingEffects: action,
   };
   if (action === 'registered') Object.assign(set, { registeredAt: at, registrationYear: cstYear(at) });
-  // The decision itself: one conditional update, won by exactly one of any racing changes.
+  // The decision itself: one conditional update, won by exactly one of any racing changes (no
+  // read before it: what is in review now is what the reviewer decides; a loser reads to answer).
   const won = await updateIf<ContractDoc>(
     Contract,
-    { _id: doc._id, status: 'in_review', submissionCount: doc.submissionCount },
+    { _id: new Types.ObjectId(id), status: 'in_review' },
     { $set: set, $push: { history: { at, actorId, actorName: actor.name, action, note } } },
   );
   if (!won) {
