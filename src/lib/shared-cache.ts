@@ -13,6 +13,7 @@
  * never stored (generation check), and every entry also ends after a short TTL as a last resort.
  * Values are frozen: callers share them.
  */
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { MongooseQueryMiddleware, Query, Schema } from 'mongoose';
 import type { Logger } from './logger';
@@ -38,6 +39,8 @@ const channelOf = (prefix: string) => `${prefix}:cache-invalidate`;
 
 export class SharedCache {
   private entries = new Map<string, Entry>();
+  /** Tags this instance's messages: Redis echoes them back, and they were applied already. */
+  private readonly origin = randomUUID();
   private links = new Set<Link>();
   private generation = 0;
 
@@ -81,7 +84,7 @@ export class SharedCache {
   /** Drops what a write made stale, here and (when linked to Redis) in every other process. */
   invalidate(what: Invalidation): void {
     this.drop(what);
-    const message = JSON.stringify(what);
+    const message = JSON.stringify({ ...what, origin: this.origin });
     for (const l of this.links) {
       // Fire and forget: a lost message is covered by the receiver's reconnect flush and the TTL.
       l.publisher.publish(channelOf(l.prefix), message).catch(() => undefined);
@@ -114,7 +117,8 @@ export class SharedCache {
     subscriber.on('end', down);
     subscriber.on('message', (_channel, message) => {
       try {
-        this.drop(JSON.parse(message) as Invalidation);
+        const { origin, ...what } = JSON.parse(message) as Invalidation & { origin?: string };
+        if (origin !== this.origin) this.drop(what as Invalidation);
       } catch {
         this.drop({ all: true });
       }

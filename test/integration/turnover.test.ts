@@ -7,7 +7,7 @@ import { Types } from 'mongoose';
 import { cstYear } from '../../src/domain/time';
 import { Contract } from '../../src/modules/contracts/contract.model';
 import { TallyEntry, YearTallyDoc } from '../../src/modules/turnover/turnover.model';
-import { applyPending, getTally, reconcile, recordTallyEvent, tallyId } from '../../src/modules/turnover/turnover.service';
+import { applyPending, getTally, reconcile, recordTallyEvent, refreshesSettled, tallyId } from '../../src/modules/turnover/turnover.service';
 import { numberRegistration } from '../../src/modules/review/registration-numbers';
 import { startTestApp, waitFor, type TestApp } from '../support/harness';
 import { csrfFrom, inReviewContract, makeBureauUser, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
@@ -92,6 +92,7 @@ describe('exact tallies', () => {
     const a = await verifiedApplicant(t.app);
     const id = await inReviewContract(t.app, a.token);
     await request(t.app).post(`/api/v1/contracts/${id}/approve`).set(auth(reviewer)).send({}).expect(200);
+    await refreshesSettled(); // the approval's own refresh, beside its answer
     const doc = await Contract.findById(id).lean();
     const stored = await YearTallyDoc.findById(tallyId(year)).lean();
     await recordTallyEvent('registered', doc!, '630100');
