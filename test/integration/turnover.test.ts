@@ -7,7 +7,7 @@ import { Types } from 'mongoose';
 import { cstYear } from '../../src/domain/time';
 import { Contract } from '../../src/modules/contracts/contract.model';
 import { TallyEntry, YearTallyDoc } from '../../src/modules/turnover/turnover.model';
-import { applyPending, getTally, reconcile, recordTallyEvent, refreshesSettled, tallyId } from '../../src/modules/turnover/turnover.service';
+import { applyPending, getTally, publishTurnover, reconcile, recordTallyEvent, refreshesSettled, tallyId, turnoverChannel, turnoverKey, turnoverPayload } from '../../src/modules/turnover/turnover.service';
 import { numberRegistration } from '../../src/modules/review/registration-numbers';
 import { startTestApp, waitFor, type TestApp } from '../support/harness';
 import { csrfFrom, inReviewContract, makeBureauUser, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
@@ -129,6 +129,24 @@ describe('exact tallies', () => {
 });
 
 describe('the live stream', () => {
+  it('never goes back to an older figure when two refreshes announce out of order', async () => {
+    const year = 2031;
+    const { tally, updatedAt } = await getTally(year);
+    const newer = turnoverPayload({ ...tally, totals: { ...tally.totals, count: 7 } }, t.config.turnoverTargetFen, updatedAt, 12);
+    const older = turnoverPayload({ ...tally, totals: { ...tally.totals, count: 6 } }, t.config.turnoverTargetFen, updatedAt, 11);
+    expect(await publishTurnover(t.redis, t.config.queuePrefix, newer)).toBe(true);
+    expect(await publishTurnover(t.redis, t.config.queuePrefix, older)).toBe(false);
+    // An equal sequence goes out: a reconciliation's correction of the same entries.
+    const corrected = { ...newer, contracts: 8 };
+    expect(await publishTurnover(t.redis, t.config.queuePrefix, corrected)).toBe(true);
+    await waitFor(async () => (await t.turnover.current(year)).contracts === 8, 2000, 10);
+    // The stream hub drops a stale announcement that reaches it anyway.
+    await t.redis.publish(turnoverChannel(t.config.queuePrefix), JSON.stringify(older));
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await t.turnover.current(year)).contracts).toBe(8);
+    expect(JSON.parse((await t.redis.get(turnoverKey(t.config.queuePrefix, year)))!).sequence).toBe(12);
+  });
+
   it('sends the figure at once and again after an approval', async () => {
     const server = t.app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));

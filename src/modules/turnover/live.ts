@@ -39,6 +39,8 @@ export class TurnoverHub {
     try {
       const payload = JSON.parse(message) as TurnoverPayload;
       if (typeof payload.year !== 'number') return;
+      // Announcements can cross: never go back to an older figure.
+      if ((payload.sequence ?? 0) < (this.latest.get(payload.year)?.sequence ?? 0)) return;
       this.latest.set(payload.year, payload);
       this.broadcast(payload);
     } catch {
@@ -69,8 +71,8 @@ export class TurnoverHub {
       // Redis away: the database has the same figure.
     }
     if (!payload) {
-      const { tally, updatedAt } = await getTally(year);
-      payload = turnoverPayload(tally, this.opts.targetFen, updatedAt);
+      const { tally, updatedAt, sequence } = await getTally(year);
+      payload = turnoverPayload(tally, this.opts.targetFen, updatedAt, sequence);
     }
     this.latest.set(year, payload);
     return payload;

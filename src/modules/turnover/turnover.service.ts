@@ -127,7 +127,7 @@ async function fillLostEntry(year: number, seq: number, lostAfterMs: number): Pr
  * `$inc` conditional on the sequence applied so far: each entry counts exactly once however
  * many appliers run at once or how often a job is repeated. Safe to run any number of times.
  */
-export async function applyPending(year: number, lostAfterMs = LOST_ENTRY_AFTER_MS): Promise<{ applied: number; tally: YearTally; updatedAt: Date }> {
+export async function applyPending(year: number, lostAfterMs = LOST_ENTRY_AFTER_MS): Promise<{ applied: number; tally: YearTally; updatedAt: Date; sequence: number }> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const doc = await loadTallyDoc(year);
     const from = doc.appliedSeq;
@@ -143,7 +143,7 @@ export async function applyPending(year: number, lostAfterMs = LOST_ENTRY_AFTER_
     }
     if (seq === from) {
       if (await fillLostEntry(year, from + 1, lostAfterMs)) continue;
-      return { applied: 0, tally: doc.tally, updatedAt: doc.updatedAt };
+      return { applied: 0, tally: doc.tally, updatedAt: doc.updatedAt, sequence: doc.appliedSeq };
     }
     const updatedAt = new Date();
     const after = (await YearTallyDoc.findOneAndUpdate(
@@ -153,16 +153,16 @@ export async function applyPending(year: number, lostAfterMs = LOST_ENTRY_AFTER_
     ).lean()) as StoredTally | null;
     if (after) {
       if (entries.length > seq - from) continue; // more after a hole or beyond this batch
-      return { applied: seq - from, tally: after.tally, updatedAt: after.updatedAt };
+      return { applied: seq - from, tally: after.tally, updatedAt: after.updatedAt, sequence: after.appliedSeq };
     }
     // Another applier moved first: read again.
   }
   throw new Error(`tally ${year}: too many concurrent appliers`);
 }
 
-export async function getTally(year: number): Promise<{ tally: YearTally; updatedAt: Date | null }> {
+export async function getTally(year: number): Promise<{ tally: YearTally; updatedAt: Date | null; sequence: number }> {
   const doc = (await YearTallyDoc.findById(tallyId(year)).lean()) as StoredTally | null;
-  return doc ? { tally: doc.tally, updatedAt: doc.updatedAt } : { tally: emptyTally(year), updatedAt: null };
+  return doc ? { tally: doc.tally, updatedAt: doc.updatedAt, sequence: doc.appliedSeq } : { tally: emptyTally(year), updatedAt: null, sequence: 0 };
 }
 
 // ── The public figure ──────────────────────────────────────────────────────────────────
@@ -175,6 +175,8 @@ export interface TurnoverPayload {
   contracts: number;
   progress: number;
   updatedAt: string | null;
+  /** How many ledger entries the figure includes: a figure with a lower one is older. */
+  sequence: number;
   largeContracts: { contracts: number; contractAmount: string };
   buyerSide: { contracts: number; contractAmount: string; technicalAmount: string };
   byMonth: { month: string; contracts: number; contractAmount: string }[];
@@ -182,7 +184,7 @@ export interface TurnoverPayload {
   byField: Record<string, { contracts: number; contractAmount: string }>;
 }
 
-export function turnoverPayload(t: YearTally, targetFen: number, updatedAt: Date | null): TurnoverPayload {
+export function turnoverPayload(t: YearTally, targetFen: number, updatedAt: Date | null, sequence: number): TurnoverPayload {
   const small = (rec: Record<string, { count: number; contractFen: number }>) =>
     Object.fromEntries(
       Object.entries(rec)
@@ -199,6 +201,7 @@ export function turnoverPayload(t: YearTally, targetFen: number, updatedAt: Date
     // A plain ratio for display; the amounts themselves stay exact strings.
     progress: Math.round((t.totals.contractFen / targetFen) * 1e6) / 1e6,
     updatedAt: updatedAt ? cstIso(updatedAt) : null,
+    sequence,
     largeContracts: { contracts: t.large.count, contractAmount: formatYuan(t.large.contractFen) },
     buyerSide: { contracts: t.buyerSide.count, contractAmount: formatYuan(t.buyerSide.contractFen), technicalAmount: formatYuan(t.buyerSide.technicalFen) },
     byMonth: Array.from({ length: 12 }, (_, i) => {
@@ -217,10 +220,22 @@ export const turnoverKey = (prefix: string, year: number) => `${prefix}:turnover
 export const turnoverChannel = (prefix: string) => `${prefix}:turnover`;
 
 /** Stores the year's public figure in Redis (what every web process serves) and announces it. */
-export async function publishTurnover(redis: Redis, prefix: string, payload: TurnoverPayload): Promise<void> {
+// Stores and announces a figure unless the one stored is newer (two refreshes of a year can
+// finish in either order); an equal sequence goes out (a reconciliation's correction).
+const PUBLISH_IF_NOT_OLDER = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, stored = pcall(cjson.decode, current)
+  if ok and type(stored) == 'table' and tonumber(stored.sequence or 0) > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PUBLISH', KEYS[2], ARGV[1])
+return 1`;
+
+/** Stores the year's figure in Redis and announces it, unless a newer one is already there. */
+export async function publishTurnover(redis: Redis, prefix: string, payload: TurnoverPayload): Promise<boolean> {
   const json = JSON.stringify(payload);
-  await redis.set(turnoverKey(prefix, payload.year), json);
-  await redis.publish(turnoverChannel(prefix), json);
+  return (await redis.eval(PUBLISH_IF_NOT_OLDER, 2, turnoverKey(prefix, payload.year), turnoverChannel(prefix), json, String(payload.sequence))) === 1;
 }
 
 export interface TallyDeps {
@@ -264,8 +279,8 @@ export async function refreshesSettled(): Promise<void> {
 
 /** Applies pending entries and publishes the year's figure. */
 export async function refreshYear(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targetFen'>, year: number): Promise<TurnoverPayload> {
-  const { tally, updatedAt } = await applyPending(year);
-  const payload = turnoverPayload(tally, deps.targetFen, updatedAt);
+  const { tally, updatedAt, sequence } = await applyPending(year);
+  const payload = turnoverPayload(tally, deps.targetFen, updatedAt, sequence);
   if (deps.redis) await publishTurnover(deps.redis, deps.prefix, payload);
   return payload;
 }
@@ -364,11 +379,11 @@ export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targ
       }
     }
     await applyPending(year);
-    const { tally, updatedAt } = await getTally(year);
+    const { tally, updatedAt, sequence } = await getTally(year);
     const againstRegistrations = diffTallies(tally, fromRegistrations.get(year) ?? emptyTally(year));
     // A registration still being carried out can show here for a moment: report, do not force.
     if (againstRegistrations.length) unresolved.push({ year, differences: againstRegistrations });
-    if (deps.redis) await publishTurnover(deps.redis, deps.prefix, turnoverPayload(tally, deps.targetFen, updatedAt));
+    if (deps.redis) await publishTurnover(deps.redis, deps.prefix, turnoverPayload(tally, deps.targetFen, updatedAt, sequence));
   }
   const finishedAt = new Date();
   const run = await ReconciliationRun.create({
