@@ -14,6 +14,11 @@ export function cstYear(d: Date): number {
   return new Date(d.getTime() + CST_OFFSET_MS).getUTCFullYear();
 }
 
+/** The instants of a CST calendar year: `$gte` its first, `$lt` the next year's first. */
+export function cstYearBounds(year: number): { $gte: Date; $lt: Date } {
+  return { $gte: new Date(Date.UTC(year, 0, 1) - CST_OFFSET_MS), $lt: new Date(Date.UTC(year + 1, 0, 1) - CST_OFFSET_MS) };
+}
+
 /** "YYYY-MM-DD HH:mm" of an instant, in CST. */
 export function cstDateTime(d: Date): string {
   return new Date(d.getTime() + CST_OFFSET_MS).toISOString().slice(0, 16).replace('T', ' ');

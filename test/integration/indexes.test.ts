@@ -17,7 +17,7 @@ import { startTestApp, type TestApp } from '../support/harness';
 
 const VOLUME = { organizations: 40, contracts: 2500, auditEntries: 300, notifications: 300, tokens: 50 };
 
-const STATUS_INDEXES = ['status_1_decisionDeadline_1_submittedAt_1__id_1', 'status_1_registeredAt_-1__id_-1', 'certificateFileId_1_status_1', 'organizationId_1_status_1_updatedAt_-1__id_-1'];
+const STATUS_INDEXES = ['status_1_decisionDeadline_1_submittedAt_1__id_1', 'status_1_registeredAt_-1__id_-1', 'organizationId_1_status_1_updatedAt_-1__id_-1'];
 
 interface Expected {
   /** "collection.op" as the explain table shows it (count: the countDocuments aggregation). */
@@ -62,6 +62,14 @@ const CASES: { shape: string; expect: Expected[] }[] = [
   {
     shape: 'verification: duplicate search',
     expect: [{ op: 'contracts.find', served: [['seller.uscc', 'seller.uscc_1'], ['contractAmountFen', 'contractAmountFen_1']], mongo: 'seller.uscc_1 | contractAmountFen_1' }],
+  },
+  {
+    shape: 'public register, year',
+    expect: [{ op: 'contracts.find', served: [['registeredAt', 'status_1_registeredAt_-1__id_-1']], mongo: 'status_1_registeredAt_-1__id_-1 +sort' }],
+  },
+  {
+    shape: 'sweep: missing certificates',
+    expect: [{ op: 'contracts.find', served: [['registeredAt', 'awaiting_certificate']], mongo: 'awaiting_certificate' }],
   },
   {
     shape: 'sweep: pending decision effects',

@@ -112,7 +112,11 @@ const contractSchema = new Schema(
      * and cleared after, so a process that dies in between leaves a mark the sweeper finds.
      */
     pendingEffects: { type: String, default: null },
-    certificateFileId: { type: String, default: null },
+    /**
+     * Absent until registration, which sets it to null ("awaiting its certificate"); the
+     * certificate's file id once rendered. So only the few awaiting one are in its index.
+     */
+    certificateFileId: { type: String, default: undefined },
     revokedAt: { type: Date, default: null },
     registrationNumber: { type: String, default: null },
     registeredAt: { type: Date, default: null },
@@ -137,16 +141,14 @@ contractSchema.index({ organizationId: 1, status: 1, updatedAt: -1, _id: -1 });
  * ranges), the deadline watch, the overdue list, the submitted sweep and the bureau's list by status.
  */
 contractSchema.index({ status: 1, decisionDeadline: 1, submittedAt: 1, _id: 1 });
-/** The public register: registered, newest first. */
+/** The public register: registered, newest first; a year is a range of `registeredAt` (the public filter, the statistics export). */
 contractSchema.index({ status: 1, registeredAt: -1, _id: -1 });
-/** The register of a year: the public filter, and the statistics export. */
-contractSchema.index({ registrationYear: 1, registeredAt: -1, _id: -1 });
 /** The bureau's list by signing year (the applicant's year filter intersects it too). */
 contractSchema.index({ signedYear: 1 });
 // Partial indexes hold only the contracts their query can match, so the many updates of drafts
 // and filings in review do not maintain them. DocumentDB uses a partial index only when the
 // query repeats the index's filter word for word (MongoDB proves the implication itself): the
-// queries of the two below do.
+// queries of the three below do.
 /** Certificate verification by number (numbered contracts only). */
 contractSchema.index({ registrationNumber: 1 }, { partialFilterExpression: { registrationNumber: { $type: 'string' } } });
 /** Verification's duplicate search: `$or` of same seller, same amount (and the queue's amount range). */
@@ -154,8 +156,8 @@ contractSchema.index({ 'seller.uscc': 1 });
 contractSchema.index({ contractAmountFen: 1 });
 /** The sweeper of decisions whose follow-up did not finish: only the few marked ones, by age. */
 contractSchema.index({ updatedAt: 1 }, { name: 'pending_effects', partialFilterExpression: { pendingEffects: { $type: 'string' } } });
-/** The sweeper of registered contracts without a certificate. */
-contractSchema.index({ certificateFileId: 1, status: 1 });
+/** The sweeper of registered contracts without a certificate: only those few, by registration time. */
+contractSchema.index({ registeredAt: 1 }, { name: 'awaiting_certificate', partialFilterExpression: { certificateFileId: { $type: 'null' } } });
 
 export type ContractDoc = InferSchemaType<typeof contractSchema> & { _id: Types.ObjectId; createdAt: Date; updatedAt: Date };
 export const Contract = mongoose.model('Contract', contractSchema);

@@ -4,7 +4,7 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { codeOptions, CONTRACT_TYPE_CODES, CONTRACT_TYPES, keysOf, TECHNICAL_FIELDS } from '../../domain/codes';
 import { formatYuan, formatYuanGrouped } from '../../domain/money';
-import { cstDate, cstIso, cstYear } from '../../domain/time';
+import { cstDate, cstIso, cstYear, cstYearBounds } from '../../domain/time';
 import type { AppDeps } from '../../lib/deps';
 import { listOrUnfiltered } from '../../lib/http/forms';
 import { escapeRegex, parseInput } from '../../lib/validation';
@@ -27,7 +27,8 @@ export const registerQuerySchema = z.object({
 export async function searchRegister(rawQuery: unknown) {
   const q = parseInput(registerQuerySchema, rawQuery);
   const filter: Record<string, unknown> = { status: 'registered' };
-  if (q.year) filter.registrationYear = q.year;
+  // The year as a range of registration instants: the index on status and registeredAt serves it.
+  if (q.year) filter.registeredAt = cstYearBounds(q.year);
   if (q.type) filter.type = q.type;
   if (q.field) filter.technicalField = q.field;
   if (q.q) filter.searchText = { $regex: escapeRegex(q.q.toLowerCase()) };

@@ -158,7 +158,13 @@ export async function ensureCertificate(contractId: string, agencyName: string, 
 /** Queues the certificate of every registered contract that has none yet. */
 export async function requeueMissingCertificates(queues: Queues): Promise<number> {
   // Only numbered ones: a decision still being carried out queues its own certificate.
-  const missing = await Contract.find({ status: 'registered', certificateFileId: null, registrationNumber: { $type: 'string' } }).select({ _id: 1 }).lean();
+  // The filter of the partial index that holds only registered contracts awaiting their
+  // certificate, word for word (DocumentDB uses it only then), with a condition for its scan;
+  // status and number are checked on those few (a decision still being carried out has none yet).
+  const found = await Contract.find({ certificateFileId: { $type: 'null' }, registeredAt: { $lte: new Date() } })
+    .select({ _id: 1, status: 1, registrationNumber: 1 })
+    .lean();
+  const missing = found.filter((c) => c.status === 'registered' && typeof c.registrationNumber === 'string');
   for (const c of missing) await enqueue(queues, 'certificates', 'render', { contractId: String(c._id) }, `cert-${c._id}`);
   return missing.length;
 }

@@ -260,7 +260,8 @@ async function decide(deps: ReviewDeps, actor: CurrentUser, id: string, action: 
     decision: { action, reasonCode, note, at, actorId, actorName: actor.name },
     pendingEffects: action,
   };
-  if (action === 'registered') Object.assign(set, { registeredAt: at, registrationYear: cstYear(at) });
+  // Registered: now awaiting its certificate (null, see the model), in the same update.
+  if (action === 'registered') Object.assign(set, { registeredAt: at, registrationYear: cstYear(at), certificateFileId: null });
   // The decision itself: one conditional update, won by exactly one of any racing changes (no
   // read before it: what is in review now is what the reviewer decides; a loser reads to answer).
   const won = await updateIf<ContractDoc>(

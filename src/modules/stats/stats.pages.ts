@@ -5,7 +5,7 @@ import type { TFunction } from 'i18next';
 import { z } from 'zod';
 import { codeLabel, CONTRACT_TYPES, TECHNICAL_FIELDS } from '../../domain/codes';
 import { formatYuan, formatYuanGrouped } from '../../domain/money';
-import { cstDate, cstYear } from '../../domain/time';
+import { cstDate, cstYear, cstYearBounds } from '../../domain/time';
 import type { AppDeps } from '../../lib/deps';
 import { AppError } from '../../lib/errors';
 import { authorize, requireUser } from '../../lib/http/authorize';
@@ -56,14 +56,17 @@ async function sendXlsx(res: Response, filename: string, sheets: { name: string;
 
 const REGISTER_HEADERS = ['登记编号', '合同名称', '合同编号', '合同类别', '技术领域', '卖方', '卖方统一社会信用代码', '买方', '成交额（元）', '技术交易额（元）', '登记日期', '状态'];
 
-async function* registerRows(year: number): AsyncGenerator<(string | number)[]> {
-  yield REGISTER_HEADERS;
-  const cursor = Contract.find({ registrationYear: year, status: { $in: ['registered', 'revoked'] } })
+/** The year's register for the export, by number (the year as a range of registration instants). */
+export const registerOfYear = (year: number) =>
+  Contract.find({ status: { $in: ['registered', 'revoked'] }, registeredAt: cstYearBounds(year) })
     .sort({ registrationNumber: 1 })
     .select({ registrationNumber: 1, title: 1, contractNumber: 1, type: 1, technicalField: 1, 'seller.name': 1, 'seller.uscc': 1, 'buyers.name': 1, contractAmountFen: 1, technicalAmountFen: 1, registeredAt: 1, status: 1 })
     .lean()
     .cursor();
-  for await (const c of cursor) {
+
+async function* registerRows(year: number): AsyncGenerator<(string | number)[]> {
+  yield REGISTER_HEADERS;
+  for await (const c of registerOfYear(year)) {
     yield [
       c.registrationNumber ?? '', c.title ?? '', c.contractNumber ?? '', codeLabel(CONTRACT_TYPES, c.type, 'zh'), codeLabel(TECHNICAL_FIELDS, c.technicalField, 'zh'),
       c.seller?.name ?? '', c.seller?.uscc ?? '', (c.buyers ?? []).map((b) => b.name).join('；'),
