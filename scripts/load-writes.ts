@@ -6,7 +6,7 @@
  * in each process) and CPU seconds per process. Checks afterwards that nothing was lost, the
  * tally equals a recount and the serials have no gap.
  *
- *   npm run load:writes                      (60 s, 50 applicants, 5 reviewers, 1 web process)
+ *   npm run load:writes                      (60 s after 10 s of warm-up, 50 applicants, 5 reviewers, 1 web process)
  *   LOAD_SECONDS=30 LOAD_APPLICANTS=20 LOAD_REVIEWERS=3 LOAD_WEB_PROCESSES=2 npm run load:writes
  */
 import { execFileSync } from 'node:child_process';
@@ -23,6 +23,7 @@ const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
 const APPLICANTS = Number(process.env.LOAD_APPLICANTS ?? 50);
 const REVIEWERS = Number(process.env.LOAD_REVIEWERS ?? 5);
 const WEBS = Number(process.env.LOAD_WEB_PROCESSES ?? 1);
+const WARMUP = Number(process.env.LOAD_WARMUP_SECONDS ?? 10);
 const TICK = 100; // clock ticks per second in /proc/<pid>/stat (USER_HZ)
 
 /**
@@ -57,7 +58,7 @@ async function main() {
     env: { SIGNUP_MAX_PER_IP_PER_HOUR: '100000', ...(breakdown ? { DB_COMMAND_STATS_FILE: path.join(statsDir, '{pid}.json') } : {}) },
   });
   try {
-    log(`registry: ${stack.bases.join(', ')} (${WEBS} web, 1 worker, FerretDB v2 + PostgreSQL 15) — ${SECONDS} s, ${APPLICANTS} applicants, ${REVIEWERS} reviewers`);
+    log(`registry: ${stack.bases.join(', ')} (${WEBS} web, 1 worker, FerretDB v2 + PostgreSQL 15) — ${SECONDS} s measured after ${WARMUP} s of warm-up, ${APPLICANTS} applicants, ${REVIEWERS} reviewers`);
     const admin = await stack.adminToken();
     const reviewers: string[] = [];
     for (let i = 0; i < REVIEWERS; i++) reviewers.push(await reviewerToken(stack.base, admin, `writes-reviewer-${i}@stack.test`, `审核员${i}`));
@@ -84,19 +85,26 @@ async function main() {
     // is then counted there in full, so what it had used before the run is taken off below.
     const postmaster = stack.postgres.child.pid!;
     const cpuOf = (p: number) => cpuSeconds(p, p === postmaster);
-    const cpuBefore = processes.map(([, pids]) => new Map(pids().map((p) => [p, cpuOf(p)])));
-    const selfBefore = process.cpuUsage();
-    const started = Date.now();
+    // The same loops run through a warm-up first (JIT, connection pools, PostgreSQL backends and
+    // caches filling), unmeasured; figures and CPU cover only the measured period after it.
+    const started = Date.now() + WARMUP * 1000;
     const until = started + SECONDS * 1000;
+    let cpuBefore: Map<number, number>[] = [];
+    let selfBefore = process.cpuUsage();
+    const sampled = sleep(WARMUP * 1000).then(() => {
+      cpuBefore = processes.map(([, pids]) => new Map(pids().map((p) => [p, cpuOf(p)])));
+      selfBefore = process.cpuUsage();
+    });
 
     const applicant = async (i: number) => {
       while (Date.now() < until) {
         const base = stack.bases[i % stack.bases.length];
         const k = ++n;
+        const measured = Date.now() >= started;
         const t0 = performance.now();
         try {
-          submitted.push(await fileContract(base, orgs[i].token, 10_000 + k * 100 + (k % 100), `W-${k}`, onStep));
-          fileLat.push(performance.now() - t0);
+          submitted.push(await fileContract(base, orgs[i].token, 10_000 + k * 100 + (k % 100), `W-${k}`, measured ? onStep : undefined));
+          if (measured) fileLat.push(performance.now() - t0);
         } catch (err) {
           errors.push(`file+submit: ${(err as Error).message}`);
         }
@@ -116,10 +124,11 @@ async function main() {
           continue;
         }
         const pick = items[Math.floor(Math.random() * items.length)];
+        const measured = Date.now() >= started;
         const t0 = performance.now();
         try {
           await api(base, 'POST', `/api/v1/contracts/${pick.id}/approve`, {}, reviewers[i]);
-          approveLat.push(performance.now() - t0);
+          if (measured) approveLat.push(performance.now() - t0);
         } catch (err) {
           // Two reviewers picking the same filing: one wins, the other gets 409 by design.
           if (err instanceof ApiError && err.status === 409) conflicts++;
@@ -127,7 +136,7 @@ async function main() {
         }
       }
     };
-    await Promise.all([...Array.from({ length: APPLICANTS }, (_, i) => applicant(i)), ...Array.from({ length: REVIEWERS }, (_, i) => reviewer(i))]);
+    await Promise.all([sampled, ...Array.from({ length: APPLICANTS }, (_, i) => applicant(i)), ...Array.from({ length: REVIEWERS }, (_, i) => reviewer(i))]);
     const elapsed = (Date.now() - started) / 1000;
     const cpuAfter = processes.map(([, pids]) => new Map(pids().map((p) => [p, cpuOf(p)])));
     const self = process.cpuUsage(selfBefore);
