@@ -64,14 +64,43 @@ export function notFoundHandler(): RequestHandler {
   return (_req, _res, next) => next(new AppError('NOT_FOUND'));
 }
 
+/**
+ * Nothing reaches Express's own handler (which prints stack traces outside production): an
+ * error in this handler itself, or while rendering the error page, ends in plain text.
+ */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
+  const handle = handleError(logger);
   return (err, req, res, next) => {
+    try {
+      handle(err, req, res, next);
+    } catch (failure) {
+      logger.error({ err: failure, reqId: (req as { id?: unknown }).id }, 'error handler failed');
+      plainTextError(res, 500);
+    }
+  };
+}
+
+/** The last resort: a status and a line of text, never details. */
+function plainTextError(res: Parameters<ErrorRequestHandler>[2], status: number): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.status(status).type('text/plain; charset=utf-8').send(status >= 500 ? `${status} 服务器内部错误 / Internal error` : `${status}`);
+}
+
+function handleError(logger: Logger): ErrorRequestHandler {
+  return (err, req, res) => {
     const appErr = fromParserError(err) ?? toAppError(err);
     const reference = (req as { id?: unknown }).id;
     if (appErr.status >= 500) {
       logger.error({ err: appErr.cause ?? err, reqId: reference, code: appErr.code }, 'request failed');
     }
-    if (res.headersSent) return next(err);
+    // Part of the answer is out already: cut the connection (a truncated body must not look whole).
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
     const t = res.locals.t as TFunction | undefined;
     res.status(appErr.status);
     if (appErr.kind === 'UNAVAILABLE') res.set('Retry-After', '5');
@@ -89,11 +118,22 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.redirect(303, '/account/password');
       return;
     }
-    res.render('error', {
-      status: appErr.status,
-      message: translate(t, appErr.messageKey, appErr.params),
-      details: translateDetails(appErr, t),
-      reference: appErr.status >= 500 ? String(reference ?? '') : '',
-    });
+    res.render(
+      'error',
+      {
+        status: appErr.status,
+        message: translate(t, appErr.messageKey, appErr.params),
+        details: translateDetails(appErr, t),
+        reference: appErr.status >= 500 ? String(reference ?? '') : '',
+      },
+      (renderErr: Error | null, html?: string) => {
+        if (renderErr) {
+          logger.error({ err: renderErr, reqId: reference }, 'error page failed to render');
+          plainTextError(res, appErr.status);
+          return;
+        }
+        res.send(html);
+      },
+    );
   };
 }

@@ -97,7 +97,9 @@ export function sessionMiddlewares(config: Readonly<Config>, redis: Redis, pass:
    * pages without forms (the public homepage) create no session at all.
    */
   const exposeCsrf: RequestHandler = (req, res, next) => {
-    res.locals.csrf = () => generateToken(req);
+    // A request with a Bearer token has no session, so no CSRF token (it needs none: the token
+    // is no ambient authority); pages it asks for still render, with empty form tokens.
+    res.locals.csrf = viaToken(res) ? () => '' : () => generateToken(req);
     next();
   };
   return {
@@ -107,7 +109,7 @@ export function sessionMiddlewares(config: Readonly<Config>, redis: Redis, pass:
       unlessToken(pass.session()),
       unlessToken(exposeUser),
       unlessToken(csrfSynchronisedProtection),
-      unlessToken(exposeCsrf),
+      exposeCsrf,
     ] as RequestHandler[],
     generateToken,
   };
