@@ -9,3 +9,4 @@ import './modules/contracts/contract.model';
 import './modules/review/registration.model';
 import './modules/notifications/notification.model';
 import './modules/turnover/turnover.model';
+import './lib/migrations';

@@ -9,6 +9,8 @@ import { createQueues } from '../src/lib/queues';
 import { createWorkerRedis } from '../src/lib/redis';
 import '../src/models';
 import { scheduleRepeatingJobs, startWorkers } from './index';
+import { runOnce } from '../src/lib/migrations';
+import { rebuildSearchTexts } from '../src/modules/contracts/contracts.service';
 
 async function main(): Promise<void> {
   let config;
@@ -49,6 +51,8 @@ async function main(): Promise<void> {
   await queues.maintenance.add('requeue-submitted', {});
   await queues.maintenance.add('complete-decisions', {});
   logger.info({ worker: running.identity.id, queues: running.identity.queues }, 'registry workers running');
+  // In the background: a large register takes a while, and nothing waits for it.
+  void runOnce('search-text-public-fields', rebuildSearchTexts, logger).catch((err: Error) => logger.error({ err: err.message }, 'data migration failed; it runs again at the next start'));
 }
 
 main().catch((err) => {

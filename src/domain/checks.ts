@@ -17,6 +17,24 @@ export interface Finding {
   related: string[];
 }
 
+/**
+ * Findings whose text names another organisation's filing: the bureau needs the details and
+ * the link; the applicant sees only that a similar filing exists (never its title or id).
+ */
+const FOR_APPLICANT: Record<string, { message: string; messageEn: string }> = {
+  DUPLICATE_SUSPECTED: {
+    message: '系统发现已有与本申请相似的登记申请，登记机构将予以核实。',
+    messageEn: 'A similar filing exists; the bureau will check it.',
+  },
+};
+
+/** A finding as its reader may see it: in full for the bureau, without others' data for the applicant. */
+export function findingFor(finding: Finding, audience: 'applicant' | 'bureau'): Finding {
+  if (audience === 'bureau') return finding;
+  const generic = FOR_APPLICANT[finding.code];
+  return generic ? { code: finding.code, severity: finding.severity, ...generic, related: [] } : { ...finding, related: [] };
+}
+
 /** Technical transaction amount from which a filing goes to expert review (5 million yuan). */
 export const EXPERT_REVIEW_FEN = 5_000_000_00;
 /** Contract turnover from which a contract counts as a "large contract" (10 million yuan). */

@@ -34,28 +34,29 @@ export async function sendAttachment(res: Response, att: { id: string; filename:
 export function contractsApi(deps: AppDeps): Router {
   const router = Router();
   const lang = (res: Response) => res.locals.lang as string;
+  const audienceOf = (res: Response) => (requireUser(res).role === 'applicant' ? 'applicant' : 'bureau');
 
   /** POST /contracts: creates a draft (the seller defaults to the applicant's organisation). */
   router.post('/contracts', authorize('contracts.file'), async (req, res) => {
     const { contract } = await createDraft(requireUser(res), req.body ?? {});
-    res.status(201).json(toApi(contract, lang(res)));
+    res.status(201).json(toApi(contract, lang(res), audienceOf(res)));
   });
 
   /** GET /contracts?status=&year=&q=&page=&pageSize= */
   router.get('/contracts', authorize('contracts.read'), async (req, res) => {
     const { items, page, pageSize, total } = await listContracts(requireUser(res), req.query);
-    res.json({ items: items.map((c) => toApi(c, lang(res))), page, pageSize, total });
+    res.json({ items: items.map((c) => toApi(c, lang(res), audienceOf(res))), page, pageSize, total });
   });
 
   /** GET /contracts/{id} */
   router.get('/contracts/:id', authorize('contracts.read'), async (req, res) => {
-    res.json(toApi(await loadContract(requireUser(res), req.params.id as string), lang(res)));
+    res.json(toApi(await loadContract(requireUser(res), req.params.id as string), lang(res), audienceOf(res)));
   });
 
   /** PATCH /contracts/{id}: changes a draft or returned filing. */
   router.patch('/contracts/:id', authorize('contracts.file'), async (req, res) => {
     const { contract } = await updateDraft(requireUser(res), req.params.id as string, req.body ?? {});
-    res.json(toApi(contract, lang(res)));
+    res.json(toApi(contract, lang(res), audienceOf(res)));
   });
 
   /** POST /contracts/{id}/attachments: multipart field `file`, a PDF of at most 20 MB. */

@@ -42,6 +42,7 @@ import {
   type ContractRecord,
 } from './contracts.service';
 import { singlePdfUpload } from './upload';
+import { findingFor, type Finding } from '../../domain/checks';
 
 const t = (res: Response) => res.locals.t as TFunction;
 
@@ -63,7 +64,8 @@ function choices(lang: string) {
 }
 
 /** Labels for showing a filing (not editing it). */
-export function contractView(doc: ContractRecord, lang: string) {
+/** A contract for the pages; an applicant gets findings without other organisations' data. */
+export function contractView(doc: ContractRecord, lang: string, audience: 'applicant' | 'bureau') {
   const party = (p: Record<string, unknown> | null | undefined) =>
     p && {
       ...p,
@@ -87,6 +89,7 @@ export function contractView(doc: ContractRecord, lang: string) {
     priorityLabel: codeLabel(PRIORITY_AREAS, doc.priorityArea, lang),
     sellerView: party(doc.seller as unknown as Record<string, unknown> | undefined),
     buyersView: (doc.buyers ?? []).map((b) => party(b as unknown as Record<string, unknown>)),
+    findings: (doc.findings ?? []).map((x) => findingFor(x as Finding, audience)),
     editable: EDITABLE_STATUSES.includes(doc.status as ContractStatus),
     withdrawable: WITHDRAWABLE_STATUSES.includes(doc.status as ContractStatus),
   };
@@ -100,6 +103,8 @@ interface EditState {
   mode?: 'saved-with-issues' | 'submit-refused' | 'plain';
 }
 
+const audienceOf = (res: Response) => (requireUser(res).role === 'applicant' ? 'applicant' : 'bureau');
+
 async function renderEdit(res: Response, state: EditState, status = 200) {
   const { doc } = state;
   const lang = res.locals.lang as string;
@@ -109,7 +114,7 @@ async function renderEdit(res: Response, state: EditState, status = 200) {
     regionChoices({ regionProvince: values[`${prefix}[regionProvince]`], regionCity: values[`${prefix}[regionCity]`], regionDistrict: values[`${prefix}[regionDistrict]`] });
   const org = await getOrganization(String(doc.organizationId));
   res.status(status).render('contracts/edit', {
-    contract: contractView(doc, lang),
+    contract: contractView(doc, lang, audienceOf(res)),
     form: { values, errors, summary, formMessage: null },
     mode: state.mode ?? 'plain',
     buyerCount,
@@ -147,7 +152,7 @@ export function contractsPages(deps: AppDeps): Router {
     const org = await getOrganization(user.organizationId);
     const thisYear = new Date().getFullYear();
     res.render('contracts/index', {
-      items: result.items.map((c) => contractView(c, lang)),
+      items: result.items.map((c) => contractView(c, lang, audienceOf(res))),
       page: result.page,
       pageSize: result.pageSize,
       total: result.total,
@@ -168,7 +173,7 @@ export function contractsPages(deps: AppDeps): Router {
   /** GET /contracts/:id: a filing with its attachments, findings and history. */
   router.get('/contracts/:id', authorize('contracts.read'), async (req, res) => {
     const doc = await loadContract(requireUser(res), req.params.id as string);
-    res.render('contracts/show', { contract: contractView(doc, res.locals.lang as string) });
+    res.render('contracts/show', { contract: contractView(doc, res.locals.lang as string, audienceOf(res)) });
   });
 
   /** GET /contracts/:id/edit: the filing form. */

@@ -25,6 +25,7 @@ import { getOrganization } from '../organizations/organizations.service';
 import { deletePdf, inspectPdf, MAX_ATTACHMENT_BYTES, safeFilename, storePdf } from './attachments.store';
 import { Contract, CONTRACT_STATUSES, EDITABLE_STATUSES, WITHDRAWABLE_STATUSES, type ContractDoc, type ContractStatus } from './contract.model';
 import { enqueueVerification } from './contracts.jobs';
+import { findingFor, type Finding } from '../../domain/checks';
 
 export type ContractRecord = ContractDoc;
 
@@ -44,11 +45,40 @@ export function fieldsOf(doc: ContractRecord): ContractFields {
   return out as ContractFields;
 }
 
-function searchTextOf(f: ContractFields, registrationNumber?: string | null): string {
-  return [f.title, f.contractNumber, registrationNumber, f.seller?.name, ...(f.buyers ?? []).map((b) => b.name)]
+/**
+ * The text the searches match: public fields only (title, registration number, the parties'
+ * names), since the public register searches it too. The parties' own contract number is not
+ * public: the applicant's and the bureau's searches match it separately (see textFilter).
+ */
+export function searchTextOf(f: Pick<ContractFields, 'title' | 'seller' | 'buyers'>, registrationNumber?: string | null): string {
+  return [f.title, registrationNumber, f.seller?.name, ...(f.buyers ?? []).map((b) => b.name)]
     .filter(Boolean)
     .join(' ')
     .toLowerCase();
+}
+
+/** The filter for a free-text search: public fields, and for the parties and the bureau also the contract number. */
+export function textFilter(q: string, audience: 'public' | 'private'): Record<string, unknown> {
+  const text = { searchText: { $regex: escapeRegex(q.toLowerCase()) } };
+  return audience === 'public' ? text : { $or: [text, { contractNumber: { $regex: escapeRegex(q), $options: 'i' } }] };
+}
+
+/** Once over existing data: search texts written before contract numbers were left out of them. */
+export async function rebuildSearchTexts(): Promise<number> {
+  let changed = 0;
+  const cursor = Contract.find({}).select({ title: 1, seller: 1, buyers: 1, registrationNumber: 1, searchText: 1 }).lean().cursor();
+  let batch: { updateOne: { filter: Record<string, unknown>; update: Record<string, unknown> } }[] = [];
+  for await (const c of cursor as AsyncIterable<ContractDoc>) {
+    const text = searchTextOf(c as unknown as ContractFields, c.registrationNumber);
+    if (text === c.searchText) continue;
+    batch.push({ updateOne: { filter: { _id: c._id }, update: { $set: { searchText: text } } } });
+    if (batch.length === 500) {
+      changed += (await Contract.bulkWrite(batch, { ordered: false })).modifiedCount;
+      batch = [];
+    }
+  }
+  if (batch.length) changed += (await Contract.bulkWrite(batch, { ordered: false })).modifiedCount;
+  return changed;
 }
 
 /** The `$set` that stores a complete set of fields (absent ones are cleared). */
@@ -95,7 +125,7 @@ export async function listContracts(user: CurrentUser, rawQuery: unknown) {
   if (user.role === 'applicant') filter.organizationId = new Types.ObjectId(user.organizationId!);
   if (q.status) filter.status = q.status;
   if (q.year) filter.signedYear = q.year;
-  if (q.q) filter.searchText = { $regex: escapeRegex(q.q.toLowerCase()) };
+  if (q.q) Object.assign(filter, textFilter(q.q, 'private'));
   const [items, total] = await Promise.all([
     Contract.find(filter)
       .sort({ updatedAt: -1, _id: -1 })
@@ -339,7 +369,8 @@ export async function withdrawContract(user: CurrentUser, id: string, note: stri
 const money = (fen: number | null | undefined) => (typeof fen === 'number' ? formatYuan(fen) : null);
 
 /** The API shape of a contract (API.md). */
-export function toApi(doc: ContractRecord, lang = 'zh-CN') {
+/** A contract as the API shows it; an applicant gets findings without other organisations' data. */
+export function toApi(doc: ContractRecord, lang: string, audience: 'applicant' | 'bureau') {
   const f = fieldsOf(doc);
   return {
     id: String(doc._id),
@@ -371,7 +402,9 @@ export function toApi(doc: ContractRecord, lang = 'zh-CN') {
     registeredAt: doc.registeredAt ? cstIso(doc.registeredAt) : null,
     submittedAt: doc.submittedAt ? cstIso(doc.submittedAt) : null,
     decisionDeadline: doc.decisionDeadline ?? null,
-    findings: (doc.findings ?? []).map((x) => ({ code: x.code, severity: x.severity, message: lang === 'en' ? x.messageEn : x.message })),
+    findings: (doc.findings ?? [])
+      .map((x) => findingFor(x as Finding, audience))
+      .map((x) => ({ code: x.code, severity: x.severity, message: lang === 'en' ? x.messageEn : x.message })),
     history: (doc.history ?? []).map((h) => ({ at: cstIso(new Date(h.at)), actor: h.actorName ?? (h.actorId ? String(h.actorId) : null), action: h.action, note: h.note ?? null })),
     createdAt: cstIso(doc.createdAt),
     updatedAt: cstIso(doc.updatedAt),

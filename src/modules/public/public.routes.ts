@@ -7,7 +7,8 @@ import { formatYuan, formatYuanGrouped } from '../../domain/money';
 import { cstDate, cstIso, cstYear, cstYearBounds } from '../../domain/time';
 import type { AppDeps } from '../../lib/deps';
 import { listOrUnfiltered } from '../../lib/http/forms';
-import { escapeRegex, parseInput } from '../../lib/validation';
+import { parseInput } from '../../lib/validation';
+import { textFilter } from '../contracts/contracts.service';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 import type { TurnoverPayload } from '../turnover/turnover.service';
 import { SESSION_COOKIE } from '../accounts/auth.middleware';
@@ -31,7 +32,8 @@ export async function searchRegister(rawQuery: unknown) {
   if (q.year) filter.registeredAt = cstYearBounds(q.year);
   if (q.type) filter.type = q.type;
   if (q.field) filter.technicalField = q.field;
-  if (q.q) filter.searchText = { $regex: escapeRegex(q.q.toLowerCase()) };
+  // Public fields only: the parties' contract number is not public (see searchTextOf).
+  if (q.q) Object.assign(filter, textFilter(q.q, 'public'));
   const fields = { registrationNumber: 1, title: 1, type: 1, subtype: 1, 'seller.name': 1, 'buyers.name': 1, contractAmountFen: 1, technicalAmountFen: 1, technicalField: 1, registeredAt: 1 };
   const [items, total] = await Promise.all([
     Contract.find(filter).sort({ registeredAt: -1, _id: -1 }).skip((q.page - 1) * q.pageSize).limit(q.pageSize).select(fields).lean(),

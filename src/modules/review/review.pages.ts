@@ -47,7 +47,7 @@ export function reviewPages(deps: AppDeps): Router {
   /** GET /review/:id: the filing beside its PDF, with findings, history and the decision forms. */
   router.get('/review/:id', reviewing, async (req, res) => {
     const doc = await loadContract(requireUser(res), req.params.id as string);
-    res.render('review/show', { contract: contractView(doc, res.locals.lang as string), reasons: REFUSAL_REASONS });
+    res.render('review/show', { contract: contractView(doc, res.locals.lang as string, 'bureau'), reasons: REFUSAL_REASONS });
   });
 
   const decision = (name: string, run: (id: string, body: Record<string, string>, res: Response, ip?: string) => Promise<unknown>) =>

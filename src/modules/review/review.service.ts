@@ -21,12 +21,12 @@ import { AppError, conflict, notFound } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { enqueueNow, type Queues } from '../../lib/queues';
 import { changeIf, updateIf } from '../../lib/transitions';
-import { escapeRegex, parseInput, text } from '../../lib/validation';
+import { parseInput, text } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
 import { recordAudit } from '../audit/audit.service';
 import { inspectPdf, readPdf, storedSizes } from '../contracts/attachments.store';
 import { Contract, type ContractDoc, type ContractStatus } from '../contracts/contract.model';
-import { fieldsOf } from '../contracts/contracts.service';
+import { fieldsOf, textFilter } from '../contracts/contracts.service';
 import { notify } from '../notifications/notifications.service';
 import { tallyAfterDecision } from '../turnover/turnover.service';
 import { markRegistrationRevoked, numberRegistration } from './registration-numbers';
@@ -378,7 +378,7 @@ export async function listReviewQueue(rawQuery: unknown, today = cstDate(new Dat
     amount[op] = p.fen;
   }
   if (Object.keys(amount).length) filter.contractAmountFen = amount;
-  if (q.q) filter.searchText = { $regex: escapeRegex(q.q.toLowerCase()) };
+  if (q.q) Object.assign(filter, textFilter(q.q, 'private'));
   const [items, total] = await Promise.all([
     Contract.find(filter)
       .sort({ decisionDeadline: 1, submittedAt: 1, _id: 1 })
