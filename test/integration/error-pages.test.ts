@@ -8,25 +8,17 @@ import request from 'supertest';
 import { errorHandler } from '../../src/lib/http/errors';
 import { testLogger, startTestApp, type TestApp } from '../support/harness';
 import { makeBureauUser, readyDraft, tokenFor, verifiedApplicant } from '../support/fixtures';
+import { routesOf } from '../support/routes';
 
 /** What a stack trace or an internal error leaks. */
 const LEAKS = /ReferenceError|TypeError|SyntaxError|\bat [\w.<>]+ \(|\/work\/|node_modules|\.ejs:\d|\.ts:\d|\.js:\d/;
 
-type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } };
-
 /** Every GET page path the app routes (not the API), with its parameters filled in. */
 function pagePaths(app: Express, id: string): string[] {
-  const out = new Set<string>();
-  const walk = (stack: Layer[]) => {
-    for (const layer of stack) {
-      if (layer.route?.methods.get && typeof layer.route.path === 'string' && !layer.route.path.startsWith('/api')) {
-        out.add(layer.route.path.replace(/:\w+/g, id));
-      }
-      if (layer.handle?.stack) walk(layer.handle.stack);
-    }
-  };
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
-  return [...out];
+  const paths = routesOf(app)
+    .filter((r) => r.method === 'GET' && !r.path.startsWith('/api'))
+    .map((r) => r.path.replace(/:\w+/g, id));
+  return [...new Set(paths)];
 }
 
 for (const mode of ['development', 'production'] as const) {

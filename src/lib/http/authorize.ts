@@ -16,6 +16,8 @@ export const POLICIES = {
   'users.manage': ['admin'],
   /** See one's own organisation and, as its first member, manage its members. */
   'organization.own': ['applicant'],
+  /** See an organisation's record: the bureau any, an applicant only their own (others answer 404). */
+  'organizations.view': ['applicant', 'reviewer', 'admin'],
   /** Draft, attach, submit and withdraw one's organisation's contracts. */
   'contracts.file': ['applicant'],
   /** Read contracts: applicants their organisation's (others answer 404), the bureau all. */
@@ -53,12 +55,28 @@ export function requireUser(res: Response): CurrentUser {
  */
 export function authorize(policy: Policy): RequestHandler {
   const roles: readonly Role[] = POLICIES[policy];
-  return (_req, res, next) => {
+  return declared(policy, (_req, res, next) => {
     const user = requireUser(res);
     if (user.mustChangePassword && policy !== 'account.self') {
       throw new AppError('FORBIDDEN', { code: 'PASSWORD_CHANGE_REQUIRED', messageKey: 'errors.passwordChangeRequired' });
     }
     if (!roles.includes(user.role)) throw new AppError('FORBIDDEN');
     next();
-  };
+  });
+}
+
+/**
+ * Declares a route open to anyone (the public pages and data, signing up and in, health).
+ * Every route declares its policy, one way or the other: test/integration/authorization.test.ts
+ * walks the router and fails on a route that declares none.
+ */
+export function openToAnyone(why: string): RequestHandler {
+  return declared(`public: ${why}`, (_req, _res, next) => next());
+}
+
+/** The policy a route handler declares (what the router walk reads). */
+export const POLICY = Symbol('policy');
+
+function declared(policy: string, handler: RequestHandler): RequestHandler {
+  return Object.assign(handler, { [POLICY]: policy });
 }

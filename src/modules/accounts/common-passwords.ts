@@ -22,3 +22,18 @@ export const COMMON_PASSWORDS = new Set([
 export function isCommonPassword(password: string): boolean {
   return COMMON_PASSWORDS.has(password.toLowerCase());
 }
+
+/**
+ * Words people in a Chinese setting build passwords from, for the strength estimator's
+ * dictionary (it knows English words and names, not pinyin): the most common surnames, given-name
+ * syllables, and words and places often used.
+ */
+export const PINYIN_WORDS = [
+  'wang', 'li', 'zhang', 'liu', 'chen', 'yang', 'huang', 'zhao', 'wu', 'zhou', 'xu', 'sun', 'ma', 'zhu', 'hu', 'guo', 'he',
+  'gao', 'lin', 'luo', 'zheng', 'liang', 'xie', 'song', 'tang', 'han', 'feng', 'deng', 'cao', 'peng', 'zeng', 'xiao', 'tian',
+  'dong', 'pan', 'yuan', 'cai', 'jiang', 'yu', 'du', 'ye', 'cheng', 'wei', 'su', 'lu', 'ding', 'ren', 'shen', 'yao', 'jin',
+  'wei', 'fang', 'min', 'jing', 'li', 'qiang', 'lei', 'jun', 'yang', 'yong', 'yan', 'jie', 'tao', 'ming', 'chao', 'xiu', 'ying',
+  'hua', 'hong', 'ping', 'gang', 'bo', 'hui', 'xin', 'yi', 'xiaoming', 'xiaohong', 'laoshi', 'baobao', 'aini', 'woaini',
+  'wodeai', 'xingfu', 'kuaile', 'pingan', 'fuqi', 'zhongguo', 'beijing', 'shanghai', 'xining', 'qinghai', 'xizang', 'lasa',
+  'kejiju', 'hetong', 'jishu', 'dengji', 'mima', 'yonghu', 'guanli', 'guanliyuan', 'daxue', 'yanjiuyuan', 'gongsi',
+];

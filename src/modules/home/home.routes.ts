@@ -3,6 +3,7 @@ import { Router } from 'express';
 import type { AppDeps } from '../../lib/deps';
 import { isLanguage } from '../../i18n';
 import { AppError } from '../../lib/errors';
+import { openToAnyone } from '../../lib/http/authorize';
 
 /** Only same-site paths may be redirect targets ("//evil.example" is not one). */
 export function safeLocalPath(value: unknown, fallback = '/'): string {
@@ -12,7 +13,7 @@ export function safeLocalPath(value: unknown, fallback = '/'): string {
 export function homeRouter(deps: AppDeps): Router {
   const router = Router();
   /** GET /lang/:lng?next=/path: switches the interface language and goes back. */
-  router.get('/lang/:lng', (req, res) => {
+  router.get('/lang/:lng', openToAnyone('choice of language'), (req, res) => {
     const { lng } = req.params;
     if (!isLanguage(lng)) throw new AppError('NOT_FOUND');
     res.cookie('lang', lng, { httpOnly: true, sameSite: 'lax', secure: deps.config.secureCookies, maxAge: 365 * 24 * 3600 * 1000 });

@@ -4,6 +4,7 @@ import { formatYuan, formatYuanGrouped } from '../../domain/money';
 import { cstDate, cstIso } from '../../domain/time';
 import { notFound } from '../../lib/errors';
 import { Contract } from '../contracts/contract.model';
+import { openToAnyone } from '../../lib/http/authorize';
 
 export async function findCertificate(registrationNumber: string) {
   if (!/^\d{16}$/.test(registrationNumber)) return null;
@@ -28,8 +29,8 @@ export function certificatesPublic(): Router {
   const router = Router();
 
   /** GET /api/v1/public/certificates/{registrationNumber}: valid or revoked; 404 unknown. */
-  router.get('/api/v1/public/certificates/:number', async (req, res) => {
-    const c = await findCertificate(req.params.number);
+  router.get('/api/v1/public/certificates/:number', openToAnyone('certificate verification'), async (req, res) => {
+    const c = await findCertificate(req.params.number as string);
     if (!c) throw notFound();
     res.set('Cache-Control', 'public, max-age=60').json({
       registrationNumber: c.registrationNumber,
@@ -44,8 +45,8 @@ export function certificatesPublic(): Router {
   });
 
   /** GET /verify/:number: the public verification page. */
-  router.get('/verify/:number', async (req, res) => {
-    const c = await findCertificate(req.params.number);
+  router.get('/verify/:number', openToAnyone('certificate verification'), async (req, res) => {
+    const c = await findCertificate(req.params.number as string);
     res.status(c ? 200 : 404).render('public/verify', {
       number: req.params.number,
       cert: c && {
