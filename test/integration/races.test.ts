@@ -12,6 +12,7 @@ import { cstYear } from '../../src/domain/time';
 import { Contract } from '../../src/modules/contracts/contract.model';
 import { Registration } from '../../src/modules/review/registration.model';
 import { serialsOf } from '../../src/modules/review/registration-numbers';
+import { verifySubmission } from '../../src/modules/review/review.service';
 import { inReviewContract, makeBureauUser, readyDraft, tokenFor, verifiedApplicant } from '../support/fixtures';
 import { startTestApp, type TestApp } from '../support/harness';
 
@@ -94,6 +95,42 @@ describe.each(PAIRS)('%s racing %s', (a, b, state) => {
       }
     }
   });
+});
+
+it(`lets the verification job and a withdrawal meet ${ROUNDS} times: the filing ends withdrawn, and the job says verified only if it was`, async () => {
+  for (let round = 0; round < ROUNDS; round++) {
+    const id = await readyDraft(t.app, applicant);
+    await send('submit', id, 0).expect(202);
+    const [verified, withdrawn] = await Promise.all([verifySubmission(id, 1, '630100'), send('withdraw', id, 0)]);
+    expect(withdrawn.status).toBe(200);
+    const stored = (await Contract.findById(id).lean())!;
+    expect(stored.status).toBe('withdrawn');
+    const actions = stored.history.map((h) => h.action);
+    // Verified first and then withdrawn (a filing in review may be withdrawn), or withdrawn and the job skipped.
+    expect(actions.slice(-2)).toEqual(verified === 'verified' ? ['verified', 'withdrawn'] : ['submitted', 'withdrawn']);
+  }
+});
+
+it(`lets an edit and a submission meet ${ROUNDS} times: what was submitted is what the answers say`, async () => {
+  for (let round = 0; round < ROUNDS; round++) {
+    const id = await readyDraft(t.app, applicant);
+    const title = `竞争修改第${round}轮`;
+    const [edited, submitted] = await Promise.all([
+      request(t.app).patch(`/api/v1/contracts/${id}`).set('Authorization', `Bearer ${applicant}`).send({ title }),
+      send('submit', id, 0),
+    ]);
+    const stored = (await Contract.findById(id).lean())!;
+    expect([edited.status, submitted.status].every((s) => [200, 202, 409].includes(s))).toBe(true);
+    if (edited.status === 200) expect(stored.title).toBe(title); // an edit answered 200 is in the record…
+    else expect(stored.title).not.toBe(title);
+    if (submitted.status === 202) {
+      expect(stored.status).toBe('submitted'); // …and a submission answered 202 is of the record as stored
+      if (edited.status === 200) expect(stored.history.slice(-2).map((h) => h.action)).toEqual(['updated', 'submitted']);
+    } else {
+      expect(stored.status).toBe('draft');
+      expect(submitted.body.error.current.status).toBe('draft');
+    }
+  }
 });
 
 it('leaves the year’s registration serials 1…N with no gap and one per registered contract', async () => {
