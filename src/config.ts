@@ -47,8 +47,17 @@ const schema = z.object({
   /** For the load script: where a process writes its count of database commands per route (off when unset). */
   DB_COMMAND_STATS_FILE: z.string().min(1).optional(),
   SSE_MAX_CLIENTS: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+  /** Live streams one client address may hold (IPv6: one /64): high enough for an office behind one proxy. */
+  SSE_MAX_CLIENTS_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  /** Bytes a live stream may leave unread before it is cut off (it reconnects and gets the current figure). */
+  SSE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(64 * 1024),
   SIGNUP_MAX_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  /** The longest wait after repeated failed sign-ins, and the window in which failures are counted. */
   LOGIN_BLOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  /** The first wait once a sign-in limit is reached; it doubles each further time, up to LOGIN_BLOCK_MINUTES. */
+  LOGIN_FIRST_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** How long an address remembers an account that signed in from it (exempt from the per-address limit). */
+  LOGIN_KNOWN_ADDRESS_DAYS: z.coerce.number().int().min(1).max(365).default(30),
 });
 
 export type Env = z.input<typeof schema>;
@@ -74,9 +83,11 @@ export interface Config {
   mailFrom: string;
   apiTokenTtlMs: number;
   sessionTtlMs: number;
-  loginLimits: { perAccount: number; perIp: number; blockSeconds: number };
+  loginLimits: { perAccount: number; perIp: number; blockSeconds: number; firstDelaySeconds: number; knownAddressSeconds: number };
   worker: { concurrency: number; nice: number; lockMs: number; stalledIntervalMs: number; faultVerifyDelayMs: number };
   sseMaxClients: number;
+  sseMaxClientsPerIp: number;
+  sseMaxBufferedBytes: number;
   signupPerIpPerHour: number;
   dbCommandStatsFile: string | null;
 }
@@ -118,6 +129,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     apiTokenTtlMs: e.API_TOKEN_TTL_HOURS * 3600_000,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     sseMaxClients: e.SSE_MAX_CLIENTS,
+    sseMaxClientsPerIp: e.SSE_MAX_CLIENTS_PER_IP,
+    sseMaxBufferedBytes: e.SSE_MAX_BUFFERED_BYTES,
     dbCommandStatsFile: e.DB_COMMAND_STATS_FILE ?? null,
     signupPerIpPerHour: e.SIGNUP_MAX_PER_IP_PER_HOUR,
     worker: Object.freeze({
@@ -131,6 +144,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       perAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       perIp: e.LOGIN_MAX_FAILURES_PER_IP,
       blockSeconds: e.LOGIN_BLOCK_MINUTES * 60,
+      firstDelaySeconds: e.LOGIN_FIRST_DELAY_SECONDS,
+      knownAddressSeconds: e.LOGIN_KNOWN_ADDRESS_DAYS * 24 * 3600,
     }),
   });
 }

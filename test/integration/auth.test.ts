@@ -115,7 +115,7 @@ describe('the sign-in rate limit', () => {
 
   it('answers 429 once an address has failed too often across accounts', async () => {
     // An app of its own (own key prefix) so this address's failures count from zero.
-    const limited = await secondApp(t, { queuePrefix: uniqueName('ip'), loginLimits: { perAccount: 100, perIp: 8, blockSeconds: 60 } });
+    const limited = await secondApp(t, { queuePrefix: uniqueName('ip'), loginLimits: { ...t.config.loginLimits, perAccount: 100, perIp: 8, blockSeconds: 60 } });
     try {
       for (let i = 0; i < 8; i++) {
         await request(limited.app).post('/api/v1/tokens').send({ email: `victim${i}@x.test`, password: 'wrong-password-123' }).expect(401);
