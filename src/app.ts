@@ -32,6 +32,7 @@ import { statsPages } from './modules/stats/stats.pages';
 import { organizationsApi } from './modules/organizations/organizations.api';
 import { organizationsPages } from './modules/organizations/organizations.pages';
 import { dbStatsMiddleware } from './lib/db-stats';
+import { openToAnyone } from './lib/http/authorize';
 
 /** Moves one-time messages from the session into the page being rendered. */
 const flashMessages: RequestHandler = (req, res, next) => {
@@ -67,7 +68,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLogger(logger));
   app.use(securityHeaders({ hsts: config.secureCookies }));
   // Chart.js comes from its npm package, never a CDN.
-  app.get('/static/vendor/chart.umd.min.js', (_req, res) => {
+  app.get('/static/vendor/chart.umd.min.js', openToAnyone('a static script'), (_req, res) => {
     res.set('Cache-Control', config.isProduction ? 'public, max-age=604800' : 'no-cache');
     res.sendFile(chartJsPath);
   });

@@ -6,6 +6,7 @@ import request from 'supertest';
 import { Organization } from '../../src/modules/organizations/organization.model';
 import { AuditEntry } from '../../src/modules/audit/audit.model';
 import { startTestApp, type TestApp } from '../support/harness';
+import { routesOf } from '../support/routes';
 import { csrfFrom, makeBureauUser, PASSWORD, signedInAgent, signUpOrg, tokenFor } from '../support/fixtures';
 
 let t: TestApp;
@@ -60,6 +61,26 @@ it.each(cases.map((c) => [`${c.who} ${c.method.toUpperCase()} ${c.path.toString(
   expect(res.body.error.code).toBe({ 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' }[c.status as 401 | 403 | 404]);
   // Nothing changed.
   expect(await Organization.find().select({ status: 1 }).lean()).toEqual(before);
+});
+
+describe('every route declares its policy', () => {
+  it('names a policy, or says it is open to anyone and why, on every route of the API and the pages', () => {
+    const routes = routesOf(t.app);
+    expect(routes.length).toBeGreaterThan(60);
+    const undeclared = routes.filter((r) => r.policies.length === 0).map((r) => `${r.method} ${r.path}`);
+    expect(undeclared).toEqual([]);
+  });
+
+  it('lets an applicant read only their own organisation, and the bureau any', async () => {
+    const a = await signUpOrg(t.app, { verified: true });
+    const b = await signUpOrg(t.app, { verified: true });
+    const tokenA = await tokenFor(t.app, a.email);
+    await request(t.app).get(`/api/v1/organizations/${a.orgId}`).set('Authorization', `Bearer ${tokenA}`).expect(200);
+    await request(t.app).get(`/api/v1/organizations/${b.orgId}`).set('Authorization', `Bearer ${tokenA}`).expect(404);
+    await request(t.app).get(`/api/v1/organizations/${b.orgId}`).expect(401);
+    const reviewer = await tokenFor(t.app, (await makeBureauUser('reviewer')).email);
+    await request(t.app).get(`/api/v1/organizations/${b.orgId}`).set('Authorization', `Bearer ${reviewer}`).expect(200);
+  });
 });
 
 describe('pages are guarded by the same layer', () => {

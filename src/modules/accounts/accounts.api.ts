@@ -3,34 +3,29 @@ import { Router } from 'express';
 import { cstIso } from '../../domain/time';
 import { AppError } from '../../lib/errors';
 import type { AppDeps } from '../../lib/deps';
-import { authorize, requireUser } from '../../lib/http/authorize';
+import { authorize, requireUser, openToAnyone } from '../../lib/http/authorize';
 import { parseInput } from '../../lib/validation';
 import { getOrganization, publicOrganization } from '../organizations/organizations.service';
 import { authenticate, changePassword, createBureauUser, listBureauUsers, recordSignIn, setBureauUserDisabled, signInSchema } from './accounts.service';
-import type { LoginLimiter } from './login-limiter';
+import { isWrongCurrentPassword, type LoginLimiter } from './login-limiter';
 import { issueToken, revokeToken } from './tokens.service';
 
 export function accountsApi(deps: AppDeps, limiter: LoginLimiter): Router {
   const router = Router();
 
   /** POST /tokens: exchanges an email and password for an API token. */
-  router.post('/tokens', async (req, res) => {
+  router.post('/tokens', openToAnyone('signing in for a token'), async (req, res) => {
     const { email, password } = parseInput(signInSchema, req.body);
-    const ip = req.ip ?? 'unknown';
-    await limiter.check(email, ip);
-    const user = await authenticate(email, password);
-    if (!user) {
-      await limiter.recordFailure(email, ip);
-      throw new AppError('UNAUTHENTICATED', { code: 'INVALID_CREDENTIALS', messageKey: 'errors.invalidCredentials' });
-    }
-    await limiter.recordSuccess(email);
+    // Counted before the password is checked (429 once a limit is reached), given back on success.
+    const user = await limiter.attempt(email, req.ip, () => authenticate(email, password));
+    if (!user) throw new AppError('UNAUTHENTICATED', { code: 'INVALID_CREDENTIALS', messageKey: 'errors.invalidCredentials' });
     await recordSignIn({ ...user, via: 'token' }, req.ip);
     const { token, expiresAt } = await issueToken(user.id, deps.config.apiTokenTtlMs);
     res.status(201).json({ token, expiresAt: cstIso(expiresAt) });
   });
 
   /** DELETE /tokens/current: revokes the token this request was made with. */
-  router.delete('/tokens/current', async (_req, res) => {
+  router.delete('/tokens/current', authorize('account.self'), async (_req, res) => {
     const token = res.locals.bearerToken as string | undefined;
     if (!token) throw new AppError('UNAUTHENTICATED');
     await revokeToken(token);
@@ -38,7 +33,7 @@ export function accountsApi(deps: AppDeps, limiter: LoginLimiter): Router {
   });
 
   /** GET /me: the signed-in user and their organisation. */
-  router.get('/me', async (_req, res) => {
+  router.get('/me', authorize('account.self'), async (_req, res) => {
     const user = requireUser(res);
     const org = await getOrganization(user.organizationId);
     res.json({
@@ -47,14 +42,15 @@ export function accountsApi(deps: AppDeps, limiter: LoginLimiter): Router {
     });
   });
 
-  /** POST /me/password: changes the signed-in user's password. */
+  /** POST /me/password: changes the signed-in user's password (the current one is checked under the sign-in limits). */
   router.post('/me/password', authorize('account.self'), async (req, res) => {
-    await changePassword(requireUser(res), req.body);
+    const user = requireUser(res);
+    await limiter.attempt(user.email, req.ip, () => changePassword(user, req.body), { countsAsFailure: isWrongCurrentPassword });
     res.status(204).end();
   });
 
   /** GET /csrf-token: the token a cookie-authenticated client sends as X-CSRF-Token. */
-  router.get('/csrf-token', (_req, res) => {
+  router.get('/csrf-token', openToAnyone('a form token for the session'), (_req, res) => {
     const csrf = res.locals.csrf as (() => string) | undefined;
     res.set('Cache-Control', 'no-store').json({ token: csrf ? csrf() : null });
   });

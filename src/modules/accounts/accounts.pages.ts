@@ -3,13 +3,13 @@ import { Router, type Request, type Response } from 'express';
 import type passport from 'passport';
 import type { TFunction } from 'i18next';
 import { AppError } from '../../lib/errors';
-import { authorize, requireUser } from '../../lib/http/authorize';
+import { authorize, requireUser, openToAnyone } from '../../lib/http/authorize';
 import { emptyForm, flash, isFormError, pickFields, renderFormError } from '../../lib/http/forms';
 import { safeLocalPath } from '../home/home.routes';
 import { changePassword, createBureauUser, listBureauUsers, recordSignIn, setBureauUserDisabled, signInSchema } from './accounts.service';
 import type { CurrentUser } from './current-user';
 import { SESSION_COOKIE } from './auth.middleware';
-import type { LoginLimiter } from './login-limiter';
+import { isWrongCurrentPassword, type LoginLimiter } from './login-limiter';
 
 /** Where each role starts after signing in. */
 export function landingPath(user: CurrentUser): string {
@@ -32,26 +32,21 @@ export function accountsPages(pass: passport.PassportStatic, limiter: LoginLimit
   const router = Router();
 
   /** GET /login: the sign-in form. */
-  router.get('/login', (req, res) => {
+  router.get('/login', openToAnyone('the sign-in form'), (req, res) => {
     const user = res.locals.currentUser as CurrentUser | undefined;
     if (user) return res.redirect(303, landingPath(user));
     res.render('account/login', { form: emptyForm({ next: safeLocalPath(req.query.next, '') }) });
   });
 
   /** POST /login: signs in, rate limited per account and per address. */
-  router.post('/login', async (req, res) => {
+  router.post('/login', openToAnyone('signing in'), async (req, res) => {
     const values = pickFields(req.body, ['email', 'next']);
     try {
       const parsed = signInSchema.safeParse(req.body);
       if (!parsed.success) throw new AppError('UNAUTHENTICATED', { code: 'INVALID_CREDENTIALS', messageKey: 'errors.invalidCredentials' });
-      const ip = req.ip ?? 'unknown';
-      await limiter.check(parsed.data.email, ip);
-      const user = await authenticateLocal(pass, req, res);
-      if (!user) {
-        await limiter.recordFailure(parsed.data.email, ip);
-        throw new AppError('UNAUTHENTICATED', { code: 'INVALID_CREDENTIALS', messageKey: 'errors.invalidCredentials' });
-      }
-      await limiter.recordSuccess(parsed.data.email);
+      // Counted before the password is checked (429 once a limit is reached), given back on success.
+      const user = await limiter.attempt(parsed.data.email, req.ip, () => authenticateLocal(pass, req, res));
+      if (!user) throw new AppError('UNAUTHENTICATED', { code: 'INVALID_CREDENTIALS', messageKey: 'errors.invalidCredentials' });
       await logIn(req, user);
       await recordSignIn(user, req.ip);
       res.redirect(303, user.mustChangePassword ? '/account/password' : safeLocalPath(values.next, landingPath(user)));
@@ -62,7 +57,7 @@ export function accountsPages(pass: passport.PassportStatic, limiter: LoginLimit
   });
 
   /** POST /logout: ends the session (destroyed in Redis, cookie cleared). */
-  router.post('/logout', async (req, res) => {
+  router.post('/logout', openToAnyone('signing out ends whatever session there is'), async (req, res) => {
     await new Promise<void>((resolve, reject) => req.logout((err) => (err ? reject(err) : resolve())));
     await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
     res.clearCookie(SESSION_COOKIE);
@@ -83,7 +78,8 @@ export function accountsPages(pass: passport.PassportStatic, limiter: LoginLimit
       if (body.newPassword !== body.confirmPassword) {
         throw new AppError('VALIDATION_FAILED', { details: [{ path: 'confirmPassword', message: 'validation.passwordMismatch' }] });
       }
-      const sessionEpoch = await changePassword(user, body);
+      // The current password is checked under the sign-in limits: a session alone must not allow guessing it.
+      const sessionEpoch = await limiter.attempt(user.email, req.ip, () => changePassword(user, body), { countsAsFailure: isWrongCurrentPassword });
       // This session carries on (under a new id); the account's other sessions end.
       await logIn(req, { ...user, mustChangePassword: false, sessionEpoch });
       flash(req, 'success', t('account.passwordChanged'));

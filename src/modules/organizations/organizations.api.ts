@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { regionChildren, isRegionCode } from '../../domain/regions';
 import { notFound } from '../../lib/errors';
-import { authorize, requireUser } from '../../lib/http/authorize';
+import { authorize, requireUser, openToAnyone } from '../../lib/http/authorize';
 import type { KeyLimiter } from '../../lib/rate-limit';
 import { parseInput } from '../../lib/validation';
 import { ORGANIZATION_STATUSES } from './organization.model';
@@ -25,7 +25,7 @@ export function organizationsApi(signupLimiter: KeyLimiter): Router {
   const router = Router();
 
   /** POST /organizations: an organisation signs up with its first member. */
-  router.post('/organizations', async (req, res) => {
+  router.post('/organizations', openToAnyone('signing an organisation up'), async (req, res) => {
     await signupLimiter.consume(req.ip ?? 'unknown');
     res.status(201).json(await signUpOrganization(req.body, req.ip));
   });
@@ -38,11 +38,11 @@ export function organizationsApi(signupLimiter: KeyLimiter): Router {
   });
 
   /** GET /organizations/{id}: the bureau, or a member of that organisation. */
-  router.get('/organizations/:id', async (req, res) => {
+  router.get('/organizations/:id', authorize('organizations.view'), async (req, res) => {
     const user = requireUser(res);
     const isBureau = user.role !== 'applicant';
     if (!isBureau && user.organizationId !== req.params.id) throw notFound();
-    const org = await getOrganization(req.params.id);
+    const org = await getOrganization(req.params.id as string);
     if (!org) throw notFound();
     res.json(publicOrganization(org));
   });
@@ -75,7 +75,7 @@ export function organizationsApi(signupLimiter: KeyLimiter): Router {
   });
 
   /** GET /regions?parent=630000: GB/T 2260 regions under a parent (provinces without one). */
-  router.get('/regions', (req, res) => {
+  router.get('/regions', openToAnyone('the public list of regions'), (req, res) => {
     const parent = typeof req.query.parent === 'string' && req.query.parent ? req.query.parent : null;
     if (parent !== null && !isRegionCode(parent)) throw notFound();
     res.set('Cache-Control', 'public, max-age=86400');

@@ -5,7 +5,7 @@ import { codeOptions, ENTITY_NATURES } from '../../domain/codes';
 import { regionChoices, regionName } from '../../domain/regions';
 import { checkUscc } from '../../domain/uscc';
 import { AppError, notFound } from '../../lib/errors';
-import { authorize, currentUser, requireUser } from '../../lib/http/authorize';
+import { authorize, currentUser, requireUser, openToAnyone } from '../../lib/http/authorize';
 import { emptyForm, flash, isFormError, pickFields, renderFormError } from '../../lib/http/forms';
 import type { KeyLimiter } from '../../lib/rate-limit';
 import { issuesToDetails } from '../../lib/validation';
@@ -48,12 +48,12 @@ export function organizationsPages(signupLimiter: KeyLimiter): Router {
   const router = Router();
 
   /** GET /signup: the organisation sign-up form. */
-  router.get('/signup', (_req, res) => {
+  router.get('/signup', openToAnyone('the sign-up form'), (_req, res) => {
     res.render('account/signup', { ...signUpLocals(res.locals.lang, {}), form: emptyForm() });
   });
 
   /** POST /signup: registers the organisation and signs its first member in. */
-  router.post('/signup', async (req, res) => {
+  router.post('/signup', openToAnyone('signing an organisation up'), async (req, res) => {
     const values = pickFields(req.body, SIGNUP_FIELDS);
     const locals = signUpLocals(res.locals.lang, values);
     // Without JavaScript, "update choices" re-shows the form with the next level's regions.

@@ -12,6 +12,7 @@ import { textFilter } from '../contracts/contracts.service';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 import type { TurnoverPayload } from '../turnover/turnover.service';
 import { SESSION_COOKIE } from '../accounts/auth.middleware';
+import { openToAnyone } from '../../lib/http/authorize';
 
 const yearQuery = z.object({ year: z.coerce.number().int().min(2000).max(2200).optional() });
 
@@ -99,7 +100,7 @@ export function publicFastRoutes(deps: AppDeps): Router {
   const json = new WeakMap<TurnoverPayload, { buf: Buffer; etag: string }>();
 
   /** GET /: the live counter of this year's turnover against the target. */
-  router.get('/', async (req, res, next) => {
+  router.get('/', openToAnyone('the public homepage'), async (req, res, next) => {
     // Signed-in people get the page with their navigation, rendered for them (below).
     if (req.headers.cookie?.includes(`${SESSION_COOKIE}=`)) return next();
     const payload = await deps.turnover.current(cstYear(new Date()));
@@ -120,7 +121,7 @@ export function publicFastRoutes(deps: AppDeps): Router {
   });
 
   /** GET /api/v1/public/turnover?year=YYYY (default: the current CST year). */
-  router.get('/api/v1/public/turnover', async (req, res) => {
+  router.get('/api/v1/public/turnover', openToAnyone('public data'), async (req, res) => {
     const { year } = parseInput(yearQuery, req.query);
     const payload = await deps.turnover.current(year ?? cstYear(new Date()));
     let out = json.get(payload);
@@ -134,10 +135,17 @@ export function publicFastRoutes(deps: AppDeps): Router {
     res.type('json').send(out.buf);
   });
 
-  /** GET /api/v1/public/turnover/stream: Server-Sent Events, event "turnover" at once and on every change. */
-  router.get('/api/v1/public/turnover/stream', async (req, res) => {
+  /**
+   * GET /api/v1/public/turnover/stream: Server-Sent Events, event "turnover" at once and on every change.
+   * 429 past SSE_MAX_CLIENTS_PER_IP streams from one address (`req.ip`: behind a proxy, set TRUST_PROXY), 503 past SSE_MAX_CLIENTS.
+   */
+  router.get('/api/v1/public/turnover/stream', openToAnyone('public data'), async (req, res) => {
     const { year } = parseInput(yearQuery, req.query);
-    await deps.turnover.attach(res, year ?? cstYear(new Date()));
+    await deps.turnover.attach(res, year ?? cstYear(new Date()), {
+      address: req.ip ?? req.socket.remoteAddress,
+      maxPerAddress: config.sseMaxClientsPerIp,
+      maxBufferedBytes: config.sseMaxBufferedBytes,
+    });
   });
 
   return router;
@@ -148,20 +156,20 @@ export function publicRoutes(deps: AppDeps): Router {
   const { config } = deps;
 
   /** GET /: the homepage for signed-in people (anonymous visitors were served above). */
-  router.get('/', async (_req, res) => {
+  router.get('/', openToAnyone('the public homepage'), async (_req, res) => {
     const payload = await deps.turnover.current(cstYear(new Date()));
     res.set('Cache-Control', 'no-cache');
     res.render('home/index', homeLocals(res, payload, config.turnoverTargetFen));
   });
 
   /** GET /api/v1/public/register?q=&year=&type=&field=&page=&pageSize= */
-  router.get('/api/v1/public/register', async (req, res) => {
+  router.get('/api/v1/public/register', openToAnyone('public data'), async (req, res) => {
     const { items, total, page, pageSize } = await searchRegister(req.query);
     res.set('Cache-Control', 'public, max-age=30').json({ items: items.map(registerItem), page, pageSize, total });
   });
 
   /** GET /register: the public register page. */
-  router.get('/register', async (req, res) => {
+  router.get('/register', openToAnyone('the public register'), async (req, res) => {
     const lang = res.locals.lang as string;
     const { result, filterError } = await listOrUnfiltered(searchRegister, req.query);
     const q = result.query;
