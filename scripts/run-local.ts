@@ -3,14 +3,20 @@
  * FerretDB v2, data in data/database) and Redis (unless MONGODB_URI
  * or REDIS_URL point elsewhere), then the web app and the workers, and prints where to sign
  * in. Ctrl-C stops everything it started, in order; the data in ./data/ stays.
+ *
+ * A web or worker process that crashes is started again after a growing pause (1 s, 2 s, 4 s
+ * … 30 s); after 5 crashes within 10 minutes, or an invalid configuration (exit code 2),
+ * everything stops with a message saying so (see supervisor.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ConfigError, loadConfig } from '../src/config';
 import { databaseCredentials, startEmbeddedDatabase } from './embedded-database';
+import { exposureWarnings } from './exposure';
 import { mongoUriFor, projectRoot, startRedis, type ManagedService } from './local-services';
 import { migrateFromFerretV1, hasFerretV1Data } from './migrate-v1';
+import { formatDuration, Supervisor, SUPERVISOR_DEFAULTS } from './supervisor';
 
 const root = projectRoot();
 const dataDir = path.join(root, 'data');
@@ -26,10 +32,11 @@ function sessionSecret(): string {
   return fs.readFileSync(file, 'utf8').trim();
 }
 
-async function waitForReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** Polls until the web app answers; a crash meanwhile is the supervisor's to handle, giving up is fatal. */
+async function waitForReady(url: string, web: Supervisor, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error('the web process exited during start-up');
+    if (web.state === 'gave-up' || web.state === 'stopped' || web.state === 'stopping') throw new Error('the web process could not be started');
     try {
       const res = await fetch(url);
       if (res.ok) return;
@@ -43,28 +50,15 @@ async function waitForReady(url: string, child: ChildProcess, timeoutMs: number)
 
 async function main(): Promise<void> {
   const services: ManagedService[] = [];
-  const children: ChildProcess[] = [];
+  const supervised: Supervisor[] = [];
   let stopping = false;
 
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say('stopping…');
-    // Web and workers first (they finish in-flight work), then the services they use.
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            const timer = setTimeout(() => c.kill('SIGKILL'), 25_000);
-            c.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
+    // Web and workers first (they finish in-flight work; no more restarts), then the services they use.
+    await Promise.all(supervised.map((s) => s.stop()));
     for (const s of services.reverse()) await s.stop();
     say('stopped');
     process.exit(code);
@@ -108,27 +102,51 @@ async function main(): Promise<void> {
       say('using REDIS_URL');
     }
 
+    // The settings as the app will read them: a mistake stops here, before anything is started.
+    let config;
+    try {
+      config = loadConfig(env);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new Error(err.message);
+      throw err;
+    }
+
     const start = (name: string, script: string) => {
-      const child = spawn(process.execPath, [path.join(root, 'dist', script)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-      child.once('exit', (code, signal) => {
-        if (!stopping) {
-          say(`${name} exited (${code ?? signal}); stopping everything`);
-          void stopAll(1);
-        }
+      const supervisor = new Supervisor({
+        name,
+        command: process.execPath,
+        args: [path.join(root, 'dist', script)],
+        spawnOptions: { env, stdio: ['ignore', 'inherit', 'inherit'] },
+        // The entry points exit with 2 on an invalid configuration: restarting cannot fix that.
+        fatalExitCodes: [2],
+        log: say,
       });
-      children.push(child);
-      return child;
+      supervisor.on('give-up', (reason: string) => {
+        if (stopping) return;
+        say(`${reason}: giving up and stopping everything (the messages above say why)`);
+        void stopAll(1);
+      });
+      supervised.push(supervisor);
+      supervisor.start();
+      return supervisor;
     };
     const web = start('web', 'src/server.js');
     start('workers', 'workers/main.js');
+    const { initialBackoffMs, maxBackoffMs, maxCrashes, windowMs } = SUPERVISOR_DEFAULTS;
+    say(
+      `web and workers are restarted after a crash (after ${formatDuration(initialBackoffMs)}, doubling up to ${formatDuration(maxBackoffMs)}; ` +
+        `stopping after ${maxCrashes} crashes within ${formatDuration(windowMs)})`,
+    );
 
     const base = `http://localhost:${env.PORT}`;
-    await waitForReady(`http://127.0.0.1:${env.PORT}/readyz`, web, 60_000);
+    await waitForReady(`http://127.0.0.1:${env.PORT}/readyz`, web, 120_000);
     say(`ready: ${base}/`);
     say(`sign in at ${base}/login as ${env.BOOTSTRAP_ADMIN_EMAIL ?? 'admin@registry.local'}` +
       (env.BOOTSTRAP_ADMIN_PASSWORD ? ' (password from BOOTSTRAP_ADMIN_PASSWORD)' : ' (password printed above on first start)'));
+    for (const warning of exposureWarnings(config)) say(warning);
     say('press Ctrl-C to stop');
   } catch (err) {
+    if (stopping) return; // Ctrl-C during start-up, or a supervisor gave up: stopAll is under way
     say(`start-up failed: ${err instanceof Error ? err.message : String(err)}`);
     await stopAll(1);
   }

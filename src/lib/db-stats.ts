@@ -16,9 +16,15 @@ interface RouteCount {
   commands: Record<string, number>;
 }
 const counts = new Map<string, RouteCount>();
+/** Labels kept apart: enough for every route; a scan of made-up paths shares one label past it. */
+const MAX_LABELS = 500;
+const OTHER = '(other routes)';
 const entry = (label: string) => {
   let c = counts.get(label);
-  if (!c) counts.set(label, (c = { requests: 0, commands: {} }));
+  if (!c) {
+    if (counts.size >= MAX_LABELS && label !== OTHER) return entry(OTHER);
+    counts.set(label, (c = { requests: 0, commands: {} }));
+  }
   return c;
 };
 

@@ -262,19 +262,42 @@ export async function tallyAfterDecision(deps: TallyDeps, kind: 'registered' | '
       deps.logger.warn({ year, err: (err as Error).message }, 'tally job not enqueued; reconciliation will catch up');
     }
   }
-  if (deps.redis) {
-    const refresh = refreshYear(deps, year)
-      .catch((err: Error) => deps.logger.warn({ year, err: err.message }, 'turnover not refreshed at once; the queued job will'))
-      .finally(() => refreshing.delete(refresh));
-    refreshing.add(refresh);
-  }
+  if (deps.redis) void refreshBeside(deps, year);
 }
 
-const refreshing = new Set<Promise<unknown>>();
+/**
+ * The refreshes started beside decisions, per year: at most one running and one waiting in
+ * this process. A decision arriving while one runs (which may have read the ledger before the
+ * decision's entry) joins the waiting one, which starts after it and so sees that entry. A
+ * burst of decisions costs two refreshes instead of one each, every one of which re-read the
+ * tally and up to 1,000 ledger entries and raced the others to apply them.
+ */
+const refreshes = new Map<number, { running: Promise<void>; next: Promise<void> | null }>();
 
-/** Resolves once the refreshes started beside decisions so far have finished (shutdown waits for them). */
+function refreshBeside(deps: TallyDeps, year: number): Promise<void> {
+  const slot = refreshes.get(year);
+  if (!slot) return startRefresh(deps, year);
+  slot.next ??= slot.running.then(() => startRefresh(deps, year));
+  return slot.next;
+}
+
+function startRefresh(deps: TallyDeps, year: number): Promise<void> {
+  const slot: { running: Promise<void>; next: Promise<void> | null } = { running: Promise.resolve(), next: null };
+  slot.running = refreshYear(deps, year)
+    .then(
+      () => undefined,
+      (err: Error) => deps.logger.warn({ year, err: err.message }, 'turnover not refreshed at once; the queued job will'),
+    )
+    .finally(() => {
+      if (refreshes.get(year) === slot) refreshes.delete(year);
+    });
+  refreshes.set(year, slot);
+  return slot.running;
+}
+
+/** Resolves once the refreshes started beside decisions so far, and those waiting behind them, have finished (shutdown waits for them). */
 export async function refreshesSettled(): Promise<void> {
-  await Promise.allSettled([...refreshing]);
+  while (refreshes.size > 0) await Promise.allSettled([...refreshes.values()].map((s) => s.next ?? s.running));
 }
 
 /** Applies pending entries and publishes the year's figure. */

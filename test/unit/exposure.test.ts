@@ -1,0 +1,29 @@
+/** `npm start` warns before serving the network without HTTPS. */
+import { exposureWarnings, isLoopbackHost } from '../../scripts/exposure';
+
+const base = { port: 3000, publicUrl: 'http://localhost:3000', secureCookies: false, trustProxy: undefined };
+
+it('knows loopback hosts from network ones', () => {
+  for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1']) expect(isLoopbackHost(h)).toBe(true);
+  for (const h of ['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', 'registry.example.cn', '128.0.0.1']) expect(isLoopbackHost(h)).toBe(false);
+});
+
+it('says nothing on loopback, even over plain HTTP', () => {
+  expect(exposureWarnings({ ...base, host: '127.0.0.1' })).toEqual([]);
+  expect(exposureWarnings({ ...base, host: 'localhost' })).toEqual([]);
+});
+
+it('warns when serving the network over plain HTTP', () => {
+  const [line, ...rest] = exposureWarnings({ ...base, host: '0.0.0.0' });
+  expect(line).toMatch(/WARNING: serving to the network \(HOST=0\.0\.0\.0, port 3000\) without HTTPS \(PUBLIC_URL is http:\/\/localhost:3000\)/);
+  expect(rest).toEqual([]);
+});
+
+it('behind HTTPS, warns about cookies without Secure and a missing TRUST_PROXY, and is quiet when both are set', () => {
+  const https = { ...base, host: '0.0.0.0', publicUrl: 'https://registry.example.cn' };
+  const lines = exposureWarnings(https);
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(/SECURE_COOKIES=true/);
+  expect(lines[1]).toMatch(/TRUST_PROXY is not set/);
+  expect(exposureWarnings({ ...https, secureCookies: true, trustProxy: '1' })).toEqual([]);
+});
