@@ -7,7 +7,6 @@
  * counting later lets every request in flight pass the read, so N parallel requests
  * would all be served; never gate on `get`.
  */
-import { isIPv6 } from 'node:net';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from './errors';
@@ -22,24 +21,6 @@ export function rateLimited(code: string, msBeforeNext: number): AppError {
     params: { wait: inMinutes ? Math.ceil(retryAfter / 60) : retryAfter },
     extra: { retryAfter },
   });
-}
-
-/**
- * The key a client address is counted under: an IPv4-mapped IPv6 address as plain IPv4,
- * any other IPv6 address by its /64 (what one subscriber or office usually gets, so
- * rotating through it does not reset the count).
- */
-export function addressKey(ip: string | undefined): string {
-  if (!ip) return 'unknown';
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  if (mapped) return mapped[1];
-  const bare = ip.split('%')[0];
-  if (!isIPv6(bare)) return ip;
-  const [head, tail] = bare.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
 /** A fixed-window limit per key (e.g. sign-ups per client address). */

@@ -17,7 +17,8 @@
  */
 import type { Redis } from 'ioredis';
 import { AppError } from '../../lib/errors';
-import { EscalatingLimiter, addressKey, rateLimited, type Consumed } from '../../lib/rate-limit';
+import { clientAddressKey } from '../../lib/http/client-address';
+import { EscalatingLimiter, rateLimited, type Consumed } from '../../lib/rate-limit';
 
 export interface LoginLimits {
   /** Failures per account (and per account and address) before the first wait. */
@@ -71,7 +72,7 @@ export class LoginLimiter {
    * back too (the password was not judged) unless `countsAsFailure` says otherwise.
    */
   async attempt<T>(account: string, ip: string | undefined, check: () => Promise<T>, opts: AttemptOptions = {}): Promise<T> {
-    const address = addressKey(ip);
+    const address = clientAddressKey(ip);
     const known = await this.isKnown(account, address);
     const gates: Gate[] = [{ limiter: this.byAccountAndAddress, key: `${account}|${address}` }];
     if (!known) gates.push({ limiter: this.byAccount, key: account }, { limiter: this.byAddress, key: address });

@@ -7,6 +7,7 @@ import { authorize, requireUser, openToAnyone } from '../../lib/http/authorize';
 import type { KeyLimiter } from '../../lib/rate-limit';
 import { parseInput } from '../../lib/validation';
 import { ORGANIZATION_STATUSES } from './organization.model';
+import { clientAddressKey } from '../../lib/http/client-address';
 import {
   addMember,
   getOrganization,
@@ -26,7 +27,7 @@ export function organizationsApi(signupLimiter: KeyLimiter): Router {
 
   /** POST /organizations: an organisation signs up with its first member. */
   router.post('/organizations', openToAnyone('signing an organisation up'), async (req, res) => {
-    await signupLimiter.consume(req.ip ?? 'unknown');
+    await signupLimiter.consume(clientAddressKey(req.ip));
     res.status(201).json(await signUpOrganization(req.body, req.ip));
   });
 

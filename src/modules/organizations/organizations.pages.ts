@@ -12,6 +12,7 @@ import { issuesToDetails } from '../../lib/validation';
 import { landingPath, logIn } from '../accounts/accounts.pages';
 import { findActiveUser } from '../accounts/accounts.service';
 import { ORGANIZATION_STATUSES, type OrganizationStatus } from './organization.model';
+import { clientAddressKey } from '../../lib/http/client-address';
 import {
   addMember,
   getOrganization,
@@ -70,7 +71,7 @@ export function organizationsPages(signupLimiter: KeyLimiter): Router {
       confirmUsccCheck: values.confirmUsccCheck,
     };
     try {
-      await signupLimiter.consume(req.ip ?? 'unknown');
+      await signupLimiter.consume(clientAddressKey(req.ip));
       if (values.password !== values.passwordConfirm) {
         const schemaIssues = signUpSchema.safeParse(input);
         throw new AppError('VALIDATION_FAILED', {
