@@ -84,6 +84,8 @@ export function createApp(deps: AppDeps): Express {
   });
   // What the public crowd hits comes before sessions and body parsing.
   app.use(publicFastRoutes(deps));
+  // Compressed bodies (gzip, deflate, br) are inflated as they arrive and the limit counts the
+  // inflated bytes, so a small compressed body cannot become a large one (request-bodies.test).
   app.use(express.json({ limit: '256kb' }));
   // Nested form fields (buyers[0][name]) need qs, but never deep: `depth` bounds the nesting.
   const formOptions = { extended: true, limit: '256kb', parameterLimit: 500, depth: 4 };

@@ -119,6 +119,7 @@ const en: Messages = {
     passwordChangeRequired: 'Please change your initial password first.',
     notPdf: 'The file is not a PDF (checked by its content, whatever its name).',
     pdfUnreadable: 'The PDF is damaged or cannot be read.',
+    pdfTooComplex: 'The PDF expands to too much content when decompressed (over {{max}} MB) or is too complex to check. Please scan it again, or save it as an ordinary PDF, and upload that.',
     contractNotEditable: 'The contract cannot be changed in its current state.',
     contractBusy: 'The contract is being changed by someone else at the same moment; please try again.',
     contractNotSubmittable: 'The contract cannot be submitted in its current state.',

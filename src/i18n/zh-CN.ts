@@ -117,6 +117,7 @@ const zh = {
     passwordChangeRequired: '请先修改初始密码。',
     notPdf: '文件不是 PDF（按内容检查，与文件名无关）。',
     pdfUnreadable: 'PDF 文件已损坏或无法读取。',
+    pdfTooComplex: 'PDF 文件解压后的内容过大（超过 {{max}} MB）或结构过于复杂，无法检查。请重新扫描或另存为普通 PDF 后再上传。',
     contractNotEditable: '合同当前状态不可修改。',
     contractBusy: '合同正被同时修改，请稍后重试。',
     contractNotSubmittable: '合同当前状态不可提交。',

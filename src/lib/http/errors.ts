@@ -31,6 +31,8 @@ function fromParserError(err: unknown): AppError | null {
   if (e?.code === 'EBADCSRFTOKEN') return new AppError('FORBIDDEN', { code: 'CSRF_INVALID', messageKey: 'errors.csrf', cause: err });
   if (e?.code === 'LIMIT_FILE_SIZE') return new AppError('PAYLOAD_TOO_LARGE', { code: 'FILE_TOO_LARGE', cause: err });
   if (typeof e?.code === 'string' && e.code.startsWith('LIMIT_')) return new AppError('BAD_REQUEST', { code: e.code, cause: err });
+  // Multer's other refusals (a part without a field name, a name that cannot be a field).
+  if (err instanceof Error && err.name === 'MulterError' && typeof e?.code === 'string') return new AppError('BAD_REQUEST', { code: e.code, cause: err });
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.status !== 404) {
     return new AppError('BAD_REQUEST', { cause: err });
   }

@@ -1,12 +1,13 @@
 /**
  * Signed contract PDFs in MongoDB GridFS, so web and workers on different machines see the
- * same files. Uploads are checked by content: the PDF signature and a full parse.
+ * same files. Uploads are checked by content: the PDF signature and a full parse, which runs
+ * in a check process with memory, time and decompression limits (src/lib/pdf), never here.
  */
 import { Readable } from 'node:stream';
 import path from 'node:path';
 import mongoose from 'mongoose';
-import { PDFDocument } from 'pdf-lib';
 import { AppError } from '../../lib/errors';
+import { checkPdf, PdfCheckBusy, PDF_LIMITS, type PdfCheck } from '../../lib/pdf/inspect-pdf';
 
 export const MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024;
 const BUCKET = 'attachments';
@@ -30,21 +31,35 @@ export function safeFilename(name: string | undefined): string {
   return /\.pdf$/i.test(cleaned) ? cleaned : `${cleaned}.pdf`;
 }
 
-/** Checks that the bytes are a PDF that parses; returns its page count. */
+/**
+ * Checks that the bytes are a PDF that parses, off the event loop; returns its page count.
+ * 415 NOT_A_PDF or PDF_UNREADABLE; 422 PDF_TOO_COMPLEX for a file that would inflate beyond
+ * the limits or exhaust the check's memory or time (a decompression bomb); 503 when the
+ * checks are all busy.
+ */
 export async function inspectPdf(buf: Buffer): Promise<{ pages: number }> {
   // The signature may follow a little junk (allowed by readers), but must be near the start.
   const head = buf.subarray(0, 1024).toString('latin1');
   if (buf.length === 0 || !head.includes('%PDF-')) {
     throw new AppError('UNSUPPORTED_MEDIA_TYPE', { code: 'NOT_A_PDF', messageKey: 'errors.notPdf' });
   }
+  let check: PdfCheck;
   try {
-    const doc = await PDFDocument.load(buf, { ignoreEncryption: true, updateMetadata: false, throwOnInvalidObject: true });
-    const pages = doc.getPageCount();
-    if (pages < 1) throw new Error('no pages');
-    return { pages };
-  } catch {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', { code: 'PDF_UNREADABLE', messageKey: 'errors.pdfUnreadable' });
+    check = await checkPdf(buf);
+  } catch (err) {
+    if (err instanceof PdfCheckBusy) throw new AppError('UNAVAILABLE', { code: 'PDF_CHECK_BUSY', cause: err });
+    throw err;
   }
+  if (check.ok) return { pages: check.pages };
+  if (check.reason === 'unreadable') throw new AppError('UNSUPPORTED_MEDIA_TYPE', { code: 'PDF_UNREADABLE', messageKey: 'errors.pdfUnreadable' });
+  const params = { max: PDF_LIMITS.inflatedBytes / (1024 * 1024) };
+  throw new AppError('VALIDATION_FAILED', {
+    code: 'PDF_TOO_COMPLEX',
+    messageKey: 'errors.pdfTooComplex',
+    params,
+    details: [{ path: 'file', message: 'errors.pdfTooComplex', params }],
+    extra: { limit: check.reason },
+  });
 }
 
 export async function storePdf(buf: Buffer, filename: string, metadata: Record<string, unknown>): Promise<string> {

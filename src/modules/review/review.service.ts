@@ -17,14 +17,14 @@ import { CONTRACT_TYPE_CODES } from '../../domain/codes';
 import { parseYuan } from '../../domain/money';
 import { cstDate, cstYear } from '../../domain/time';
 import type { Config } from '../../config';
-import { AppError, conflict, notFound } from '../../lib/errors';
+import { AppError, conflict, isUnavailableError, notFound } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { enqueueNow, type Queues } from '../../lib/queues';
 import { changeIf, updateIf } from '../../lib/transitions';
 import { parseInput, text } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
 import { recordAudit } from '../audit/audit.service';
-import { inspectPdf, readPdf, storedSizes } from '../contracts/attachments.store';
+import { inspectPdf, MAX_ATTACHMENT_BYTES, readPdf, storedSizes } from '../contracts/attachments.store';
 import { Contract, type ContractDoc, type ContractStatus } from '../contracts/contract.model';
 import { fieldsOf, textFilter } from '../contracts/contracts.service';
 import { notify } from '../notifications/notifications.service';
@@ -75,7 +75,8 @@ async function possibleDuplicates(doc: ContractDoc): Promise<PossibleDuplicate[]
 /**
  * The attachments that are missing or do not read as PDFs. One the upload already parsed (it
  * has its page count: stored files never change) needs only to be there whole, at its size;
- * any other (from before page counts were kept) is read and parsed here.
+ * any other (from before page counts were kept) is read and parsed here, in a check process
+ * with the upload's limits, so a decompression bomb in storage is a finding, not a crash.
  */
 async function unreadableAttachments(doc: ContractDoc): Promise<string[]> {
   const attachments = doc.attachments ?? [];
@@ -87,9 +88,15 @@ async function unreadableAttachments(doc: ContractDoc): Promise<string[]> {
       continue;
     }
     if (a.pages) continue;
+    if (a.size > MAX_ATTACHMENT_BYTES) {
+      bad.push(a.filename);
+      continue;
+    }
     try {
       await inspectPdf(await readPdf(a.id));
-    } catch {
+    } catch (err) {
+      // A busy check or an unreachable database is retried with the job; the file's faults are findings.
+      if (isUnavailableError(err) || (err instanceof AppError && err.status >= 500)) throw err;
       bad.push(a.filename);
     }
   }
