@@ -39,14 +39,17 @@ function cpuSeconds(pid: number, reaped = false): number {
   }
 }
 
-/** The postmaster and its backends (their set changes little: FerretDB keeps a pool). */
-function postgresPids(postmaster: number): number[] {
+/** The children of a process (PostgreSQL's backends; a web process's PDF check processes). */
+function childPids(parent: number): number[] {
   try {
-    return [postmaster, ...execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)]).toString().split('\n').map(Number).filter(Boolean)];
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(parent)]).toString().split('\n').map(Number).filter(Boolean);
   } catch {
-    return [postmaster];
+    return [];
   }
 }
+
+/** The postmaster and its backends (their set changes little: FerretDB keeps a pool). */
+const postgresPids = (postmaster: number) => [postmaster, ...childPids(postmaster)];
 
 async function main() {
   const statsDir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'registry-dbstats-'));
@@ -76,6 +79,7 @@ async function main() {
 
     const processes: [string, () => number[]][] = [
       ...stack.webs.map((w, i) => [`web ${i + 1}`, () => [w.pid!]] as [string, () => number[]]),
+      ['PDF checks (web children)', () => stack.webs.flatMap((w) => childPids(w.pid!))],
       ['worker', () => [stack.worker.pid!]],
       ['FerretDB', () => [stack.ferret.child.pid!]],
       ['PostgreSQL (all backends)', () => postgresPids(stack.postgres.child.pid!)],
