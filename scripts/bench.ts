@@ -22,6 +22,7 @@ import { Contract } from '../src/modules/contracts/contract.model';
 import { TallyEntry, YearTallyDoc } from '../src/modules/turnover/turnover.model';
 import { reconcile } from '../src/modules/turnover/turnover.service';
 import { Registration } from '../src/modules/review/registration.model';
+import { eventStreamReader } from './sse';
 
 const which = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['throughput', 'sse', 'reconcile']);
 
@@ -94,24 +95,18 @@ async function main() {
                 res.resume();
                 return resolve();
               }
-              let buf = '';
               let first = true;
-              res.on('data', (chunk: Buffer) => {
-                buf += chunk.toString('utf8');
-                let j;
-                while ((j = buf.indexOf('\n\n')) >= 0) {
-                  const block = buf.slice(0, j);
-                  buf = buf.slice(j + 2);
-                  const data = block.split('\n').find((l) => l.startsWith('data: '));
-                  if (!data) continue;
-                  const n = (JSON.parse(data.slice(6)) as { contracts: number }).contracts;
+              res.on(
+                'data',
+                eventStreamReader((_name, data) => {
+                  const n = (data as { contracts: number }).contracts;
                   if (!seen.has(n)) seen.set(n, performance.now());
                   if (first) {
                     first = false;
                     resolve();
                   }
-                }
-              });
+                }),
+              );
             });
             req.on('error', (err) => (i < 5 ? reject(err) : resolve()));
             reqs.push(req);

@@ -7,6 +7,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { turnoverChannel, turnoverKey } from '../../src/modules/turnover/turnover.service';
 import { startTestApp, waitFor, type TestApp } from '../support/harness';
+import { eventStreamReader } from '../../scripts/sse';
 
 const MAX_BUFFERED = 4096;
 const PER_ADDRESS = 2;
@@ -36,17 +37,10 @@ function openStream(year: number, forwardedFor: string) {
   const answer = new Promise<{ status: number; contentType: string }>((resolve, reject) => {
     req = http.get({ host: '127.0.0.1', port, path: `/api/v1/public/turnover/stream?year=${year}`, agent: false, headers: { 'X-Forwarded-For': forwardedFor } }, (res) => {
       resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']) });
-      let buf = '';
+      const read = eventStreamReader((name, data) => name === 'turnover' && events.push(data as Event));
       res.on('data', (chunk: Buffer) => {
         body += chunk.toString('utf8');
-        buf += chunk.toString('utf8');
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const data = block.split('\n').find((l) => l.startsWith('data: '));
-          if (block.includes('event: turnover') && data) events.push(JSON.parse(data.slice(6)) as Event);
-        }
+        read(chunk);
       });
       res.on('error', () => undefined);
     });

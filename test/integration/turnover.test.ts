@@ -11,6 +11,7 @@ import { applyPending, getTally, publishTurnover, reconcile, recordTallyEvent, r
 import { numberRegistration } from '../../src/modules/review/registration-numbers';
 import { startTestApp, waitFor, type TestApp } from '../support/harness';
 import { csrfFrom, inReviewContract, makeBureauUser, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
+import { eventStreamReader } from '../../scripts/sse';
 
 let t: TestApp;
 let reviewer: string;
@@ -154,17 +155,7 @@ describe('the live stream', () => {
     const events: { contracts: number }[] = [];
     const req = http.get({ host: '127.0.0.1', port, path: '/api/v1/public/turnover/stream' }, (res) => {
       expect(res.headers['content-type']).toMatch(/text\/event-stream/);
-      let buf = '';
-      res.on('data', (chunk: Buffer) => {
-        buf += chunk.toString('utf8');
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const data = block.split('\n').find((l) => l.startsWith('data: '));
-          if (block.includes('event: turnover') && data) events.push(JSON.parse(data.slice(6)));
-        }
-      });
+      res.on('data', eventStreamReader((name, data) => name === 'turnover' && events.push(data as { contracts: number })));
     });
     try {
       await waitFor(() => events.length === 1, 5_000);
