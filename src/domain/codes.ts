@@ -155,4 +155,17 @@ export const DEDUCTION_ITEMS = {
   other: { zh: '其他非技术性费用', en: 'Other non-technical costs' },
 } as const satisfies Record<string, CodeLabel>;
 
+/** The national list of refusal reasons (不予登记), by number; 9 is "other", with a stated reason. */
+export const REFUSAL_REASON_TEXTS: Record<string, CodeLabel> = {
+  '1': { zh: '合同无效或者尚未生效', en: 'The contract is invalid or not yet in effect' },
+  '2': { zh: '不属于技术合同', en: 'Not a technology contract' },
+  '3': { zh: '当事人、标的、价款或报酬等约定不明确', en: 'Parties, subject, price or fees are unclear' },
+  '4': { zh: '应经有关部门审批而未审批', en: 'Required government approval is missing' },
+  '5': { zh: '合同名称与内容不符且未更正', en: 'The name does not match the content and was not corrected' },
+  '6': { zh: '含有非法垄断技术或限制技术竞争的条款', en: 'Illegal monopoly or restrictive clauses' },
+  '7': { zh: '证明文件缺失或不当', en: 'Supporting documents missing or improper' },
+  '8': { zh: '印章不全或与名称不符', en: 'Seals incomplete or not matching the names' },
+  '9': { zh: '其他理由', en: 'Another reason' },
+};
+
 export const keysOf = <T extends Record<string, unknown>>(o: T) => Object.keys(o) as [keyof T & string, ...(keyof T & string)[]];

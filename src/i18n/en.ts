@@ -1,5 +1,6 @@
 /** English. Must have exactly the keys of the Chinese messages (checked by the compiler). */
 import type { Messages } from './zh-CN';
+import { REFUSAL_REASON_TEXTS } from '../domain/codes';
 
 const en: Messages = {
   app: {
@@ -414,6 +415,11 @@ const en: Messages = {
     withdrawNow: 'Withdraw now',
     registrationNumber: 'Registration number',
     findings: 'Automatic checks',
+    decisionTitle: "The decision",
+    decisionKind: "Decision",
+    decidedAt: "Decided on",
+    decisionReason: "Reason for refusal",
+    decisionNote: "Note",
     parties: 'Parties',
     seller: 'Seller',
     noFiles: 'No attachments.',
@@ -463,17 +469,8 @@ const en: Messages = {
     done_refuse: 'Registration refused.',
     done_revoke: 'Registration revoked.',
   },
-  refusal: {
-    '1': 'The contract is invalid or not yet in effect',
-    '2': 'Not a technology contract',
-    '3': 'Parties, subject, price or fees are unclear',
-    '4': 'Required government approval is missing',
-    '5': 'The name does not match the content and was not corrected',
-    '6': 'Illegal monopoly or restrictive clauses',
-    '7': 'Supporting documents missing or improper',
-    '8': 'Seals incomplete or not matching the names',
-    '9': 'Other (state the reason)',
-  },
+  // The form's labels: the national wording (src/domain/codes.ts), reason 9 asking for the reason.
+  refusal: { ...Object.fromEntries(Object.entries(REFUSAL_REASON_TEXTS).map(([k, v]) => [k, v.en])), '9': 'Other (state the reason)' },
   audit: {
     title: 'Audit log',
     intro: "Every action and sign-in of the bureau's staff; entries are only ever added.",

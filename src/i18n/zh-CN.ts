@@ -1,4 +1,5 @@
 /** Simplified Chinese: the registry's default language. Every user-facing string lives here. */
+import { REFUSAL_REASON_TEXTS } from '../domain/codes';
 const zh = {
   app: {
     name: '技术合同登记系统',
@@ -412,6 +413,11 @@ const zh = {
     withdrawNow: '确定撤回',
     registrationNumber: '登记编号',
     findings: '自动核查结果',
+    decisionTitle: "审核决定",
+    decisionKind: "决定",
+    decidedAt: "决定日期",
+    decisionReason: "不予登记理由",
+    decisionNote: "说明",
     parties: '当事人',
     seller: '卖方',
     noFiles: '没有附件。',
@@ -461,17 +467,8 @@ const zh = {
     done_refuse: '已作出不予登记决定。',
     done_revoke: '已撤销登记。',
   },
-  refusal: {
-    '1': '合同无效或者尚未生效',
-    '2': '不属于技术合同',
-    '3': '当事人、标的、价款或报酬等约定不明确',
-    '4': '应经有关部门审批而未审批',
-    '5': '合同名称与内容不符且未更正',
-    '6': '含有非法垄断技术或限制技术竞争的条款',
-    '7': '证明文件缺失或不当',
-    '8': '印章不全或与名称不符',
-    '9': '其他（须说明理由）',
-  },
+  // The form's labels: the national wording (src/domain/codes.ts), reason 9 asking for the reason.
+  refusal: { ...Object.fromEntries(Object.entries(REFUSAL_REASON_TEXTS).map(([k, v]) => [k, v.zh])), '9': '其他（须说明理由）' },
   audit: {
     title: '审计日志',
     intro: '科技局人员的全部操作和登录记录，只增不改。',

@@ -107,7 +107,7 @@ it("shows the applicant the decision among their messages and marks them read", 
   const agent = await signedInAgent(t.app, a.email);
   const list = await agent.get('/notifications').expect(200);
   expect(list.text).toContain('技术合同登记：不予登记');
-  expect(list.text).toContain('不予登记理由第 4 项');
+  expect(list.text).toContain('不予登记理由：应经有关部门审批而未审批');
   expect(list.text).toContain('badge-submitted');
   await agent.post('/notifications/read').type('form').send({ _csrf: csrfFrom(list.text) }).expect(303);
   expect((await agent.get('/notifications')).text).not.toContain('badge-submitted');

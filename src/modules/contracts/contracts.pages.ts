@@ -31,6 +31,7 @@ import { formAction, formToInput, formValues, issuesByField, subtypeGroups } fro
 import {
   addAttachment,
   createDraft,
+  decisionView,
   findAttachment,
   listContracts,
   loadContract,
@@ -90,6 +91,7 @@ export function contractView(doc: ContractRecord, lang: string, audience: 'appli
     sellerView: party(doc.seller as unknown as Record<string, unknown> | undefined),
     buyersView: (doc.buyers ?? []).map((b) => party(b as unknown as Record<string, unknown>)),
     findings: (doc.findings ?? []).map((x) => findingFor(x as Finding, audience)),
+    decisionInfo: decisionView(doc, lang),
     editable: EDITABLE_STATUSES.includes(doc.status as ContractStatus),
     withdrawable: WITHDRAWABLE_STATUSES.includes(doc.status as ContractStatus),
   };

@@ -4,7 +4,7 @@
  */
 import { Types } from 'mongoose';
 import { z } from 'zod';
-import { CONTRACT_TYPES } from '../../domain/codes';
+import { CONTRACT_TYPES, REFUSAL_REASON_TEXTS } from '../../domain/codes';
 import {
   mergeFields,
   parseContractInput,
@@ -369,6 +369,34 @@ export async function withdrawContract(user: CurrentUser, id: string, note: stri
 const money = (fen: number | null | undefined) => (typeof fen === 'number' ? formatYuan(fen) : null);
 
 /** The API shape of a contract (API.md). */
+export interface DecisionView {
+  kind: 'registered' | 'returned' | 'refused' | 'revoked';
+  reasonCode: number | null;
+  /** The official wording of the refusal reason, in the reader's language. */
+  reasonText: string | null;
+  note: string | null;
+  decidedAt: string;
+}
+
+/** The bureau's decision on a filing as its readers see it (API.md `decision`); null before one. */
+export function decisionView(doc: Pick<ContractRecord, 'status' | 'decision' | 'revokedAt' | 'history'>, lang: string): DecisionView | null {
+  if (doc.status === 'revoked' && doc.revokedAt) {
+    const entry = [...(doc.history ?? [])].reverse().find((h) => h.action === 'revoked');
+    return { kind: 'revoked', reasonCode: null, reasonText: null, note: entry?.note ?? null, decidedAt: cstIso(new Date(doc.revokedAt)) };
+  }
+  const d = doc.decision;
+  if (!d?.action || !d.at || !['registered', 'returned', 'refused'].includes(d.action)) return null;
+  const code = typeof d.reasonCode === 'number' ? d.reasonCode : null;
+  const text = code === null ? null : REFUSAL_REASON_TEXTS[String(code)];
+  return {
+    kind: d.action as DecisionView['kind'],
+    reasonCode: code,
+    reasonText: text ? (lang === 'en' ? text.en : text.zh) : null,
+    note: d.note ?? null,
+    decidedAt: cstIso(new Date(d.at)),
+  };
+}
+
 /** A contract as the API shows it; an applicant gets findings without other organisations' data. */
 export function toApi(doc: ContractRecord, lang: string, audience: 'applicant' | 'bureau') {
   const f = fieldsOf(doc);
@@ -406,6 +434,7 @@ export function toApi(doc: ContractRecord, lang: string, audience: 'applicant' |
       .map((x) => findingFor(x as Finding, audience))
       .map((x) => ({ code: x.code, severity: x.severity, message: lang === 'en' ? x.messageEn : x.message })),
     history: (doc.history ?? []).map((h) => ({ at: cstIso(new Date(h.at)), actor: h.actorName ?? (h.actorId ? String(h.actorId) : null), action: h.action, note: h.note ?? null })),
+    decision: decisionView(doc, lang),
     createdAt: cstIso(doc.createdAt),
     updatedAt: cstIso(doc.updatedAt),
   };

@@ -13,7 +13,7 @@ import { Types } from 'mongoose';
 import { z } from 'zod';
 import { addWorkingDays, workingDaysBetween } from '../../domain/calendar';
 import { DUPLICATE_WINDOW_DAYS, EXPERT_REVIEW_FEN, runChecks, SIMILAR_TITLE_THRESHOLD, titleSimilarity, type PossibleDuplicate } from '../../domain/checks';
-import { CONTRACT_TYPE_CODES } from '../../domain/codes';
+import { CONTRACT_TYPE_CODES, REFUSAL_REASON_TEXTS } from '../../domain/codes';
 import { parseYuan } from '../../domain/money';
 import { cstDate, cstYear } from '../../domain/time';
 import type { Config } from '../../config';
@@ -171,8 +171,10 @@ async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string,
   const id = String(doc._id);
   const k = KIND_TEXT[kind];
   const title = doc.title ?? '';
-  const extra = [doc.registrationNumber ? `登记编号 ${doc.registrationNumber}` : null, reasonCode ? `不予登记理由第 ${reasonCode} 项` : null, note].filter(Boolean).join('；');
-  const extraEn = [doc.registrationNumber ? `registration number ${doc.registrationNumber}` : null, reasonCode ? `refusal reason ${reasonCode}` : null, note].filter(Boolean).join('; ');
+  // The refusal reason in its official words, not by its number.
+  const reason = reasonCode ? REFUSAL_REASON_TEXTS[String(reasonCode)] : undefined;
+  const extra = [doc.registrationNumber ? `登记编号 ${doc.registrationNumber}` : null, reason ? `不予登记理由：${reason.zh}` : null, note].filter(Boolean).join('；');
+  const extraEn = [doc.registrationNumber ? `registration number ${doc.registrationNumber}` : null, reason ? `reason for refusal: ${reason.en}` : null, note].filter(Boolean).join('; ');
   const notification = async () => {
     await notify(
       deps.queues,
