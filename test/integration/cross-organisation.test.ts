@@ -8,19 +8,19 @@ import { Migration, runOnce } from '../../src/lib/migrations';
 import { Contract } from '../../src/modules/contracts/contract.model';
 import { rebuildSearchTexts } from '../../src/modules/contracts/contracts.service';
 import { startTestApp, testLogger, type TestApp } from '../support/harness';
-import { completeContract, inReviewContract, makeBureauUser, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
+import { bearer, completeContract, inReviewContract, makeBureauUser, reviewerToken, signedInAgent, verifiedApplicant } from '../support/fixtures';
 
 let t: TestApp;
 let reviewer: string;
 beforeAll(async () => {
   t = await startTestApp();
-  reviewer = await tokenFor(t.app, (await makeBureauUser('reviewer')).email);
+  reviewer = await reviewerToken(t.app);
 });
 afterAll(async () => {
   await t.close();
 });
 
-const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
+const auth = bearer;
 
 describe('a filing similar to another organisation’s', () => {
   it('shows the applicant a generic finding and the bureau the other filing', async () => {

@@ -2,19 +2,19 @@
 import request from 'supertest';
 import { Notification } from '../../src/modules/notifications/notification.model';
 import { startTestApp, type TestApp } from '../support/harness';
-import { inReviewContract, makeBureauUser, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
+import { bearer, inReviewContract, makeBureauUser, reviewerToken, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
 
 let t: TestApp;
 let reviewer: string;
 beforeAll(async () => {
   t = await startTestApp();
-  reviewer = await tokenFor(t.app, (await makeBureauUser('reviewer')).email);
+  reviewer = await reviewerToken(t.app);
 });
 afterAll(async () => {
   await t.close();
 });
 
-const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
+const auth = bearer;
 
 it('gives a refusal its official wording and the note, in both languages, everywhere the applicant looks', async () => {
   const a = await verifiedApplicant(t.app);

@@ -159,3 +159,11 @@ export async function inReviewContract(app: Express, token: string, over: Record
   expect(await verifySubmission(id, 1, '630100')).toBe('verified');
   return id;
 }
+
+/** The Authorization header for an API token. */
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** A new reviewer's API token. */
+export async function reviewerToken(app: Express): Promise<string> {
+  return tokenFor(app, (await makeBureauUser('reviewer')).email);
+}
