@@ -60,6 +60,7 @@ export function createApp(deps: AppDeps): Express {
   if (config.isProduction) app.set('view cache', true);
 
   app.locals.agency = config.agency;
+  app.locals.remedies = config.remedies;
   app.locals.publicUrl = config.publicUrl;
   app.locals.fmtDate = (d: Date | null | undefined) => (d ? cstDate(d) : '');
   app.locals.fmtDateTime = (d: Date | null | undefined) => (d ? cstDateTime(d) : '');

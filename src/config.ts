@@ -27,6 +27,17 @@ const schema = z.object({
   AGENCY_CODE: z.string().regex(/^\d{6}$/, 'must be a 6-digit administrative code').default('630100'),
   AGENCY_NAME_ZH: z.string().min(1).default('西宁市科学技术局'),
   AGENCY_NAME_EN: z.string().min(1).default('Xining Municipal Science and Technology Bureau'),
+  /** What an applicant can do about a refusal or revocation (the usual remedies; set the bureau's own wording). */
+  REMEDIES_TEXT_ZH: z
+    .string()
+    .min(1)
+    .max(2000)
+    .default('如对本决定不服，可以自知道该决定之日起六十日内依法申请行政复议，或者自知道该决定之日起六个月内依法向人民法院提起行政诉讼。'),
+  REMEDIES_TEXT_EN: z
+    .string()
+    .min(1)
+    .max(2000)
+    .default('If you disagree with this decision, you may apply for administrative reconsideration within 60 days of learning of it, or bring an administrative lawsuit before a people’s court within 6 months of learning of it.'),
   TURNOVER_TARGET_YUAN: z
     .string()
     .regex(/^\d{1,13}(\.\d{1,2})?$/, 'must be an amount in yuan, e.g. 1000000000')
@@ -78,6 +89,7 @@ export interface Config {
   secureCookies: boolean;
   bootstrapAdmin: { email: string; password: string | undefined };
   agency: { code: string; nameZh: string; nameEn: string };
+  remedies: { zh: string; en: string };
   turnoverTargetFen: number;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -123,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     secureCookies: e.SECURE_COOKIES ?? isProduction,
     bootstrapAdmin: Object.freeze({ email: e.BOOTSTRAP_ADMIN_EMAIL.toLowerCase(), password: e.BOOTSTRAP_ADMIN_PASSWORD }),
     agency: Object.freeze({ code: e.AGENCY_CODE, nameZh: e.AGENCY_NAME_ZH, nameEn: e.AGENCY_NAME_EN }),
+    remedies: Object.freeze({ zh: e.REMEDIES_TEXT_ZH, en: e.REMEDIES_TEXT_EN }),
     turnoverTargetFen: target.fen,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,

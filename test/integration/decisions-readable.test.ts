@@ -1,7 +1,7 @@
 /** A decision people can read: the official reason text, not its number, in the API, the page and the notification. */
 import request from 'supertest';
 import { Notification } from '../../src/modules/notifications/notification.model';
-import { startTestApp, type TestApp } from '../support/harness';
+import { secondApp, startTestApp, type TestApp } from '../support/harness';
 import { bearer, inReviewContract, makeBureauUser, reviewerToken, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
 
 let t: TestApp;
@@ -59,4 +59,33 @@ it('shows registrations, returns and revocations as decisions too', async () => 
   await request(t.app).post(`/api/v1/contracts/${registered}/revoke`).set(auth(admin)).send({ reason: '经查为重复登记' }).expect(200);
   const rev = await request(t.app).get(`/api/v1/contracts/${registered}`).set(auth(a.token)).expect(200);
   expect(rev.body.decision).toMatchObject({ kind: 'revoked', note: '经查为重复登记' });
+});
+
+it('tells the applicant what they can do next, with the remedies the bureau configures', async () => {
+  const a = await verifiedApplicant(t.app);
+  const refused = await inReviewContract(t.app, a.token);
+  await request(t.app).post(`/api/v1/contracts/${refused}/refuse`).set(auth(reviewer)).send({ reasonCode: 2 }).expect(200);
+  const returned = await inReviewContract(t.app, a.token);
+  await request(t.app).post(`/api/v1/contracts/${returned}/return`).set(auth(reviewer)).send({ reason: '请补充买方盖章页' }).expect(200);
+  const agent = await signedInAgent(t.app, a.email);
+
+  const refusedPage = (await agent.get(`/contracts/${refused}`).expect(200)).text;
+  expect(refusedPage).toContain('修改合同内容后重新申请登记');
+  expect(refusedPage).toContain('六十日内依法申请行政复议');
+  expect(refusedPage).toContain('六个月内依法向人民法院提起行政诉讼');
+
+  const returnedPage = (await agent.get(`/contracts/${returned}`).expect(200)).text;
+  expect(returnedPage).toContain('按退回说明补正后重新提交');
+  expect(returnedPage).toContain(`href="/contracts/${returned}/edit"`);
+  expect(returnedPage).not.toContain('行政复议');
+
+  // The bureau's own wording, from its configuration.
+  const own = await secondApp(t, { remedies: { zh: '如有异议，请于六十日内向市人民政府申请行政复议。', en: 'Object within 60 days.' } });
+  try {
+    const page = (await (await signedInAgent(own.app, a.email)).get(`/contracts/${refused}`).expect(200)).text;
+    expect(page).toContain('如有异议，请于六十日内向市人民政府申请行政复议。');
+    expect(page).not.toContain('提起行政诉讼');
+  } finally {
+    await own.close();
+  }
 });
