@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   } else if (admin.created) {
     logger.info({ email: admin.email }, 'bootstrap admin created');
   }
-  const turnover = new TurnoverHub(redis, { prefix: config.queuePrefix, targetFen: config.turnoverTargetFen, logger, maxClients: config.sseMaxClients });
+  const turnover = TurnoverHub.fromConfig(redis, config, logger);
   await turnover.start();
   lifecycle.onStop('turnover streams', () => turnover.close());
   lifecycle.onStop('request cache', await sharedCache.link(redis, config.queuePrefix, logger));

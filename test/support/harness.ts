@@ -50,7 +50,7 @@ export async function startTestApp(overrides: Record<string, string> = {}) {
   const redis = createFailFastRedis(config.redisUrl, testLogger, 'test-web');
   await connectRedis(redis);
   const queues = createQueues(redis, config.queuePrefix);
-  const turnover = new TurnoverHub(redis, { prefix: config.queuePrefix, targetFen: config.turnoverTargetFen, logger: testLogger, maxClients: config.sseMaxClients });
+  const turnover = TurnoverHub.fromConfig(redis, config, testLogger);
   await turnover.start();
   // As in a web process: the request cache is on, invalidated over Redis.
   const unlinkCache = await sharedCache.link(redis, config.queuePrefix, testLogger);

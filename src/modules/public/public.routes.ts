@@ -141,11 +141,7 @@ export function publicFastRoutes(deps: AppDeps): Router {
    */
   router.get('/api/v1/public/turnover/stream', openToAnyone('public data'), async (req, res) => {
     const { year } = parseInput(yearQuery, req.query);
-    await deps.turnover.attach(res, year ?? cstYear(new Date()), {
-      address: req.ip ?? req.socket.remoteAddress,
-      maxPerAddress: config.sseMaxClientsPerIp,
-      maxBufferedBytes: config.sseMaxBufferedBytes,
-    });
+    await deps.turnover.attach(res, year ?? cstYear(new Date()), req.ip ?? req.socket.remoteAddress);
   });
 
   return router;

@@ -18,6 +18,7 @@ import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 import { AppError } from '../../lib/errors';
 import { clientAddressKey } from '../../lib/http/client-address';
+import type { Config } from '../../config';
 import type { Logger } from '../../lib/logger';
 import { getTally, turnoverChannel, turnoverKey, turnoverPayload, type TurnoverPayload } from './turnover.service';
 
@@ -41,18 +42,10 @@ export interface HubOptions {
   keepAliveMs?: number;
 }
 
-/** Who asks for a stream (`req.ip`, which follows `trust proxy`) and the limits configured for it. */
-export interface StreamClient {
-  address?: string;
-  maxPerAddress?: number;
-  maxBufferedBytes?: number;
-}
-
 interface Stream {
   res: Response;
   year: number;
   address: string;
-  maxBuffered: number;
 }
 
 /** When a year's streams last got a figure, and the send already due, if any. */
@@ -82,6 +75,23 @@ export class TurnoverHub {
     private readonly redis: Redis,
     private readonly opts: HubOptions,
   ) {}
+
+  /** The hub of a web process, with the limits of its configuration. */
+  static fromConfig(redis: Redis, config: Pick<Config, 'queuePrefix' | 'turnoverTargetFen' | 'sseMaxClients' | 'sseMaxClientsPerIp' | 'sseMaxBufferedBytes'>, logger: Logger): TurnoverHub {
+    return new TurnoverHub(redis, {
+      prefix: config.queuePrefix,
+      targetFen: config.turnoverTargetFen,
+      logger,
+      maxClients: config.sseMaxClients,
+      maxPerAddress: config.sseMaxClientsPerIp,
+      maxBufferedBytes: config.sseMaxBufferedBytes,
+    });
+  }
+
+  /** Bytes a stream may leave unread before it is cut off. */
+  private get maxBuffered(): number {
+    return this.opts.maxBufferedBytes ?? STREAM_LIMITS.maxBufferedBytes;
+  }
 
   /** Subscribes (once) to the turnover channel on a connection of its own. */
   async start(): Promise<void> {
@@ -164,15 +174,14 @@ export class TurnoverHub {
    * Opens an SSE stream: the current figure at once, then every change. Past a cap it throws
    * (503 when the process is full, 429 when the client's address is), before anything is sent.
    */
-  async attach(res: Response, year: number, client: StreamClient = {}): Promise<void> {
+  async attach(res: Response, year: number, clientAddress?: string): Promise<void> {
     // Each stream holds a socket: past the cap, say "come back later" rather than fall over.
     if (this.streams.size >= (this.opts.maxClients ?? STREAM_LIMITS.maxClients)) throw new AppError('UNAVAILABLE', { code: 'TOO_MANY_STREAMS' });
-    const address = clientAddressKey(client.address);
-    const maxPerAddress = client.maxPerAddress ?? this.opts.maxPerAddress ?? STREAM_LIMITS.maxPerAddress;
-    if ((this.perAddress.get(address) ?? 0) >= maxPerAddress) {
+    const address = clientAddressKey(clientAddress);
+    if ((this.perAddress.get(address) ?? 0) >= (this.opts.maxPerAddress ?? STREAM_LIMITS.maxPerAddress)) {
       throw new AppError('RATE_LIMITED', { code: 'TOO_MANY_STREAMS_FROM_ADDRESS', extra: { retryAfter: 30 } });
     }
-    const stream: Stream = { res, year, address, maxBuffered: client.maxBufferedBytes ?? this.opts.maxBufferedBytes ?? STREAM_LIMITS.maxBufferedBytes };
+    const stream: Stream = { res, year, address };
     this.add(stream);
     res.on('close', () => this.forget(stream));
     res.status(200).set({
@@ -243,7 +252,7 @@ export class TurnoverHub {
     if (res.destroyed || res.writableEnded) return this.forget(s);
     // What the response and its socket hold that the client has not taken yet.
     const backlog = res.writableLength;
-    if (backlog > s.maxBuffered) return this.cutOff(s, backlog);
+    if (backlog > this.maxBuffered) return this.cutOff(s, backlog);
     res.write(chunk);
     if (res.writableLength > this.peakBacklog) this.peakBacklog = res.writableLength;
   }
@@ -260,7 +269,7 @@ export class TurnoverHub {
     for (const s of this.streams.values()) {
       const backlog = s.res.writableLength;
       // A stream with bytes still waiting is not idle, and a keep-alive would only add to them.
-      if (backlog > s.maxBuffered) this.cutOff(s, backlog);
+      if (backlog > this.maxBuffered) this.cutOff(s, backlog);
       else if (backlog === 0) this.send(s, KEEP_ALIVE);
     }
   }
