@@ -133,11 +133,14 @@ export class SharedCache {
         logger.debug({ err: (err as Error).message }, 'cache subscription failed');
       }
     };
-    // On every (re)connection; the first one is awaited here.
-    const first = new Promise<void>((resolve) => subscriber.once('ready', resolve));
-    subscriber.on('ready', () => void up());
-    if (subscriber.status !== 'ready') await first;
-    await up();
+    // On every (re)connection, once each; the first one is awaited here.
+    let subscribing: Promise<void> | null = null;
+    subscriber.on('ready', () => {
+      subscribing = up();
+    });
+    if (subscriber.status === 'ready') subscribing = up();
+    else await new Promise<void>((resolve) => subscriber.once('ready', () => resolve()));
+    await subscribing;
     return () => {
       this.links.delete(link);
       link.live = false;
