@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AppError, conflict, isDuplicateKey } from '../../lib/errors';
 import { email, parseInput, text } from '../../lib/validation';
 import { recordAudit, type Actor } from '../audit/audit.service';
-import { toCurrentUser, type CurrentUser } from './current-user';
+import { activeUser, toCurrentUser, type CurrentUser } from './current-user';
 import { hashPassword, verifyPassword } from './password';
 import { passwordField, passwordProblems } from './password-policy';
 import { sharedCache } from '../../lib/shared-cache';
@@ -41,18 +41,6 @@ export async function findActiveUser(id: string): Promise<CurrentUser | null> {
   if (!Types.ObjectId.isValid(id)) return null;
   const user = await activeUser(id, sharedCache.mark);
   return user ? { ...user, via: 'session' } : null;
-}
-
-/**
- * A user who may act (exists, not disabled), from the request cache or the database.
- * `mark` is the cache generation taken before the caller's first read.
- */
-export async function activeUser(id: string, mark: number): Promise<CurrentUser | null> {
-  const cached = sharedCache.get<CurrentUser>('user', id);
-  if (cached) return cached;
-  const user = await User.findById(id).lean();
-  if (!user || user.disabled) return null;
-  return sharedCache.store('user', id, toCurrentUser(user, 'session'), mark);
 }
 
 export const changePasswordSchema = z.object({

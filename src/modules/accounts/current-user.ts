@@ -1,5 +1,6 @@
 /** The signed-in person as every request handler sees them, however they authenticated. */
-import type { Role, UserDoc } from './user.model';
+import { sharedCache } from '../../lib/shared-cache';
+import { User, type Role, type UserDoc } from './user.model';
 
 export interface CurrentUser {
   id: string;
@@ -25,4 +26,16 @@ export function toCurrentUser(u: UserDoc, via: CurrentUser['via']): CurrentUser 
     sessionEpoch: u.sessionEpoch ?? 0,
     via,
   };
+}
+
+/**
+ * A user who may act (exists, not disabled), from the request cache or the database.
+ * `mark` is the cache generation taken before the caller's first read.
+ */
+export async function activeUser(id: string, mark: number): Promise<CurrentUser | null> {
+  const cached = sharedCache.get<CurrentUser>('user', id);
+  if (cached) return cached;
+  const user = await User.findById(id).lean();
+  if (!user || user.disabled) return null;
+  return sharedCache.store('user', id, toCurrentUser(user, 'session'), mark);
 }

@@ -2,9 +2,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
 import { ApiToken } from './token.model';
-import { activeUser } from './accounts.service';
 import { sharedCache } from '../../lib/shared-cache';
-import type { CurrentUser } from './current-user';
+import { activeUser, type CurrentUser } from './current-user';
 
 const PREFIX = 'tcr_';
 
