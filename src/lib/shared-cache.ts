@@ -81,6 +81,17 @@ export class SharedCache {
     return value;
   }
 
+  /**
+   * The remembered value, or `load`'s (remembered when not null). `mark` defaults to now; a
+   * caller whose reads began earlier passes the mark it took then.
+   */
+  async through<T>(ns: Namespace, key: string, load: () => Promise<T | null>, mark = this.generation): Promise<T | null> {
+    const hit = this.get<T>(ns, key);
+    if (hit) return hit;
+    const value = await load();
+    return value === null ? null : this.store(ns, key, value, mark);
+  }
+
   /** Drops what a write made stale, here and (when linked to Redis) in every other process. */
   invalidate(what: Invalidation): void {
     this.drop(what);

@@ -33,9 +33,13 @@ export function toCurrentUser(u: UserDoc, via: CurrentUser['via']): CurrentUser 
  * `mark` is the cache generation taken before the caller's first read.
  */
 export async function activeUser(id: string, mark: number): Promise<CurrentUser | null> {
-  const cached = sharedCache.get<CurrentUser>('user', id);
-  if (cached) return cached;
-  const user = await User.findById(id).lean();
-  if (!user || user.disabled) return null;
-  return sharedCache.store('user', id, toCurrentUser(user, 'session'), mark);
+  return sharedCache.through(
+    'user',
+    id,
+    async () => {
+      const user = await User.findById(id).lean();
+      return user && !user.disabled ? toCurrentUser(user, 'session') : null;
+    },
+    mark,
+  );
 }

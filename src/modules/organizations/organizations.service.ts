@@ -132,11 +132,7 @@ export function publicOrganization(o: {
 /** An organisation by id (from the request cache when it holds it; the value is frozen). */
 export async function getOrganization(id: string | null) {
   if (!id || !Types.ObjectId.isValid(id)) return null;
-  const mark = sharedCache.mark;
-  const cached = sharedCache.get<OrganizationDoc>('organization', id);
-  if (cached) return cached;
-  const org = (await Organization.findById(id).lean()) as OrganizationDoc | null;
-  return org && sharedCache.store('organization', id, org, mark);
+  return sharedCache.through('organization', id, async () => (await Organization.findById(id).lean()) as OrganizationDoc | null);
 }
 
 export async function listOrganizations(status: OrganizationStatus | undefined, limit = 200) {
