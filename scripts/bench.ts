@@ -21,7 +21,7 @@ import { cstYear } from '../src/domain/time';
 import { Contract } from '../src/modules/contracts/contract.model';
 import { TallyEntry, YearTallyDoc } from '../src/modules/turnover/turnover.model';
 import { reconcile } from '../src/modules/turnover/turnover.service';
-import { Registration } from '../src/modules/review/registration.model';
+import { Registration } from '../src/modules/registrations/registration.model';
 import { eventStreamReader } from './sse';
 
 const which = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['throughput', 'sse', 'reconcile']);

@@ -48,9 +48,11 @@ import { listMembers, listOrganizations } from '../src/modules/organizations/org
 import { findCertificate } from '../src/modules/public/certificates';
 import { searchRegister } from '../src/modules/public/public.routes';
 import { requeueMissingCertificates } from '../src/modules/review/certificate';
-import { markRegistrationRevoked, numberRegistration, serialsOf } from '../src/modules/review/registration-numbers';
-import { Registration } from '../src/modules/review/registration.model';
-import { completeDecisions, listOverdue, listReviewQueue, verifySubmission, watchDeadlines, type ReviewDeps } from '../src/modules/review/review.service';
+import { markRegistrationRevoked, numberRegistration, serialsOf } from '../src/modules/registrations/registration-numbers';
+import { Registration } from '../src/modules/registrations/registration.model';
+import { completeDecisions, type ReviewDeps } from '../src/modules/review/decisions.service';
+import { listOverdue, listReviewQueue, watchDeadlines } from '../src/modules/review/queue.service';
+import { verifySubmission } from '../src/modules/review/verification.service';
 import { statsForYear } from '../src/modules/stats/stats.service';
 import { registerOfYear } from '../src/modules/stats/stats.pages';
 import { WorkerHeartbeat } from '../src/modules/system/heartbeat.model';

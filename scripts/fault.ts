@@ -13,7 +13,7 @@ import mongoose from 'mongoose';
 import { cstYear } from '../src/domain/time';
 import { QUEUES } from '../src/lib/queues';
 import { Contract } from '../src/modules/contracts/contract.model';
-import { Registration } from '../src/modules/review/registration.model';
+import { Registration } from '../src/modules/registrations/registration.model';
 import { YearTallyDoc } from '../src/modules/turnover/turnover.model';
 import { ApiError, api, fileContract, log, sleep, startStack, verifiedOrganisation } from './stack';
 

@@ -15,7 +15,7 @@ import path from 'node:path';
 import mongoose from 'mongoose';
 import { cstYear } from '../src/domain/time';
 import { Contract } from '../src/modules/contracts/contract.model';
-import { serialsOf } from '../src/modules/review/registration-numbers';
+import { serialsOf } from '../src/modules/registrations/registration-numbers';
 import { YearTallyDoc } from '../src/modules/turnover/turnover.model';
 import { ApiError, api, fileContract, log, pct, reviewerToken, sleep, startStack, verifiedOrganisation } from './stack';
 

@@ -6,7 +6,7 @@ import './modules/organizations/organization.model';
 import './modules/audit/audit.model';
 import './lib/transitions';
 import './modules/contracts/contract.model';
-import './modules/review/registration.model';
+import './modules/registrations/registration.model';
 import './modules/notifications/notification.model';
 import './modules/turnover/turnover.model';
 import './lib/migrations';

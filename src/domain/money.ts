@@ -39,6 +39,13 @@ export function parseYuan(input: unknown, opts: { grouped?: boolean } = {}): Mon
   return { ok: true, fen };
 }
 
+/** An amount this system wrote ("1250000.00") back to integer fen; throws on anything else. */
+export function fenOf(amount: string): number {
+  const p = parseYuan(amount.startsWith('-') ? amount.slice(1) : amount);
+  if (!p.ok) throw new RangeError(`not an amount: ${amount}`);
+  return amount.startsWith('-') ? -p.fen : p.fen;
+}
+
 /** Integer fen to "1250000.00". */
 export function formatYuan(fen: number): string {
   if (!Number.isSafeInteger(fen)) throw new RangeError(`not an integer amount of fen: ${fen}`);

@@ -11,7 +11,7 @@ import request from 'supertest';
 import { closePdfChecks, pdfChecksRunning, PDF_LIMITS } from '../../src/lib/pdf/inspect-pdf';
 import { storePdf } from '../../src/modules/contracts/attachments.store';
 import { Contract } from '../../src/modules/contracts/contract.model';
-import { verifySubmission } from '../../src/modules/review/review.service';
+import { verifySubmission } from '../../src/modules/review/verification.service';
 import { startTestApp, type TestApp } from '../support/harness';
 import { completeContract, csrfFrom, readyDraft, signedInAgent, verifiedApplicant } from '../support/fixtures';
 import { largeScanPdf, nestedContentBomb, objectStreamBomb } from '../support/pdf-bombs';

@@ -10,9 +10,9 @@
 import request from 'supertest';
 import { cstYear } from '../../src/domain/time';
 import { Contract } from '../../src/modules/contracts/contract.model';
-import { Registration } from '../../src/modules/review/registration.model';
-import { serialsOf } from '../../src/modules/review/registration-numbers';
-import { verifySubmission } from '../../src/modules/review/review.service';
+import { Registration } from '../../src/modules/registrations/registration.model';
+import { serialsOf } from '../../src/modules/registrations/registration-numbers';
+import { verifySubmission } from '../../src/modules/review/verification.service';
 import { inReviewContract, makeBureauUser, readyDraft, tokenFor, verifiedApplicant } from '../support/fixtures';
 import { startTestApp, type TestApp } from '../support/harness';
 

@@ -8,7 +8,7 @@ import { cstYear } from '../../src/domain/time';
 import { Contract } from '../../src/modules/contracts/contract.model';
 import { TallyEntry, YearTallyDoc } from '../../src/modules/turnover/turnover.model';
 import { applyPending, getTally, publishTurnover, reconcile, recordTallyEvent, refreshesSettled, tallyId, turnoverChannel, turnoverKey, turnoverPayload } from '../../src/modules/turnover/turnover.service';
-import { numberRegistration } from '../../src/modules/review/registration-numbers';
+import { numberRegistration } from '../../src/modules/registrations/registration-numbers';
 import { startTestApp, waitFor, type TestApp } from '../support/harness';
 import { csrfFrom, inReviewContract, makeBureauUser, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
 import { eventStreamReader } from '../../scripts/sse';

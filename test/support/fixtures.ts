@@ -6,7 +6,7 @@ import { formatYuan } from '../../src/domain/money';
 import { USCC_ALPHABET, usccCheckCharacter } from '../../src/domain/uscc';
 import { createUser } from '../../src/modules/accounts/accounts.service';
 import { Organization } from '../../src/modules/organizations/organization.model';
-import { verifySubmission } from '../../src/modules/review/review.service';
+import { verifySubmission } from '../../src/modules/review/verification.service';
 import { uniqueName } from './harness';
 
 export const PASSWORD = 'Correct-Horse-Battery-9';

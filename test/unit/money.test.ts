@@ -1,4 +1,4 @@
-import { formatYuan, formatYuanGrouped, parseYuan } from '../../src/domain/money';
+import { fenOf, formatYuan, formatYuanGrouped, parseYuan } from '../../src/domain/money';
 
 describe('money', () => {
   it.each([
@@ -76,5 +76,17 @@ describe('sums', () => {
     }
     expect(Number.isSafeInteger(fenTotal)).toBe(true);
     expect(formatYuan(fenTotal)).toBe(decimalTotal);
+  });
+});
+
+describe('fenOf', () => {
+  it('reads back the amounts the system writes, without floating point', () => {
+    expect(fenOf('0.29')).toBe(29); // Number('0.29') * 100 is 28.999999999999996
+    expect(fenOf('1250000.57')).toBe(125_000_057);
+    expect(fenOf('-1500.10')).toBe(-150_010);
+    expect(fenOf('9999999999999.99')).toBe(999_999_999_999_999);
+  });
+  it('refuses what is not an amount', () => {
+    for (const bad of ['', '1e3', '1.234', 'abc', '--1', 'NaN']) expect(() => fenOf(bad)).toThrow(RangeError);
   });
 });

@@ -1,6 +1,6 @@
 /** The verification queue: automatic checks on a submitted filing, then on to review. */
 import type { Job } from 'bullmq';
-import { verifySubmission } from '../../src/modules/review/review.service';
+import { verifySubmission } from '../../src/modules/review/verification.service';
 
 export function verificationProcessor(agencyCode: string, faultDelayMs = 0) {
   return async (job: Job<{ contractId: string; submission: number }>) => {

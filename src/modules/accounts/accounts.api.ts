@@ -5,7 +5,6 @@ import { AppError } from '../../lib/errors';
 import type { AppDeps } from '../../lib/deps';
 import { authorize, requireUser, openToAnyone } from '../../lib/http/authorize';
 import { parseInput } from '../../lib/validation';
-import { getOrganization, publicOrganization } from '../organizations/organizations.service';
 import { authenticate, changePassword, createBureauUser, listBureauUsers, recordSignIn, setBureauUserDisabled, signInSchema } from './accounts.service';
 import { isWrongCurrentPassword, type LoginLimiter } from './login-limiter';
 import { issueToken, revokeToken } from './tokens.service';
@@ -30,16 +29,6 @@ export function accountsApi(deps: AppDeps, limiter: LoginLimiter): Router {
     if (!token) throw new AppError('UNAUTHENTICATED');
     await revokeToken(token);
     res.status(204).end();
-  });
-
-  /** GET /me: the signed-in user and their organisation. */
-  router.get('/me', authorize('account.self'), async (_req, res) => {
-    const user = requireUser(res);
-    const org = await getOrganization(user.organizationId);
-    res.json({
-      user: { id: user.id, email: user.email, name: user.name, role: user.role, mustChangePassword: user.mustChangePassword, organizationManager: user.organizationManager },
-      organization: org ? publicOrganization(org) : null,
-    });
   });
 
   /** POST /me/password: changes the signed-in user's password (the current one is checked under the sign-in limits). */

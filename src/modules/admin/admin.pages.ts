@@ -9,7 +9,7 @@ import { sendCsv } from '../../lib/http/csv';
 import { listOrUnfiltered } from '../../lib/http/forms';
 import { auditCsvRows, searchAudit } from '../audit/audit.service';
 import { listOutbox } from '../notifications/notifications.service';
-import { listOverdue } from '../review/review.service';
+import { listOverdue } from '../review/queue.service';
 import { listWorkers } from '../system/heartbeat.service';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';

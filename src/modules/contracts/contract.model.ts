@@ -1,13 +1,8 @@
 /** Technology contracts filed for registration. Every write goes through lib/transitions. */
 import mongoose, { Schema, type InferSchemaType, type Types } from 'mongoose';
+import { CONTRACT_STATUSES } from '../../domain/statuses';
 
-export const CONTRACT_STATUSES = ['draft', 'submitted', 'in_review', 'registered', 'returned', 'refused', 'withdrawn', 'revoked'] as const;
-export type ContractStatus = (typeof CONTRACT_STATUSES)[number];
-
-/** Statuses in which the applicant may still change the filing. */
-export const EDITABLE_STATUSES: readonly ContractStatus[] = ['draft', 'returned'];
-/** Statuses from which the applicant may withdraw (before a decision). */
-export const WITHDRAWABLE_STATUSES: readonly ContractStatus[] = ['draft', 'submitted', 'in_review', 'returned'];
+export { CONTRACT_STATUSES, EDITABLE_STATUSES, WITHDRAWABLE_STATUSES, type ContractStatus } from '../../domain/statuses';
 
 const partySchema = new Schema(
   {

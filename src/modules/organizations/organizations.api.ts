@@ -25,6 +25,16 @@ const listQuery = z.object({ status: z.enum(ORGANIZATION_STATUSES).optional() })
 export function organizationsApi(signupLimiter: KeyLimiter): Router {
   const router = Router();
 
+  /** GET /me: the signed-in user and their organisation (here, since organisations build on accounts, not the reverse). */
+  router.get('/me', authorize('account.self'), async (_req, res) => {
+    const user = requireUser(res);
+    const org = await getOrganization(user.organizationId);
+    res.json({
+      user: { id: user.id, email: user.email, name: user.name, role: user.role, mustChangePassword: user.mustChangePassword, organizationManager: user.organizationManager },
+      organization: org ? publicOrganization(org) : null,
+    });
+  });
+
   /** POST /organizations: an organisation signs up with its first member. */
   router.post('/organizations', openToAnyone('signing an organisation up'), async (req, res) => {
     await signupLimiter.consume(clientAddressKey(req.ip));

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { codeOptions, CONTRACT_TYPE_CODES, CONTRACT_TYPES, keysOf, TECHNICAL_FIELDS } from '../../domain/codes';
-import { formatYuan, formatYuanGrouped } from '../../domain/money';
+import { fenOf, formatYuan, formatYuanGrouped } from '../../domain/money';
 import { cstDate, cstIso, cstYear, cstYearBounds } from '../../domain/time';
 import type { AppDeps } from '../../lib/deps';
 import { listOrUnfiltered } from '../../lib/http/forms';
@@ -62,7 +62,7 @@ export function homeFigures(p: TurnoverPayload, targetFen: number, now = new Dat
   const start = Date.parse(`${year}-01-01T00:00:00+08:00`);
   const end = Date.parse(`${year + 1}-01-01T00:00:00+08:00`);
   const elapsed = year === cstYear(now) ? Math.min(1, Math.max(0, (now.getTime() - start) / (end - start))) : year < cstYear(now) ? 1 : 0;
-  const contractFen = Math.round(Number(p.contractAmount) * 100);
+  const contractFen = fenOf(p.contractAmount);
   const projectedFen = elapsed > 0.02 ? Math.round(contractFen / elapsed) : null;
   return {
     progressPct: Math.min(100, p.progress * 100),
@@ -70,7 +70,7 @@ export function homeFigures(p: TurnoverPayload, targetFen: number, now = new Dat
     elapsedPct: elapsed * 100,
     elapsedText: (elapsed * 100).toFixed(1),
     contractText: formatYuanGrouped(contractFen),
-    technicalText: formatYuanGrouped(Math.round(Number(p.technicalAmount) * 100)),
+    technicalText: formatYuanGrouped(fenOf(p.technicalAmount)),
     targetText: formatYuanGrouped(targetFen),
     projectionText: projectedFen === null ? null : formatYuanGrouped(projectedFen),
     onTrack: projectedFen !== null && projectedFen >= targetFen,

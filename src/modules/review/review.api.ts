@@ -8,7 +8,8 @@ import { formatYuan } from '../../domain/money';
 import { sendAttachment } from '../contracts/contracts.api';
 import { loadContract } from '../contracts/contracts.service';
 import { ensureCertificate } from './certificate';
-import { approveContract, listReviewQueue, refuseContract, returnContract, revokeContract, type ReviewDeps } from './review.service';
+import { approveContract, refuseContract, returnContract, revokeContract, type ReviewDeps } from './decisions.service';
+import { listReviewQueue } from './queue.service';
 
 export function reviewDeps(deps: AppDeps): ReviewDeps {
   return { queues: deps.queues, logger: deps.logger, config: deps.config, redis: deps.redis };

@@ -11,7 +11,8 @@ import { flash, listOrUnfiltered, pickFields } from '../../lib/http/forms';
 import { contractView } from '../contracts/contracts.pages';
 import { loadContract } from '../contracts/contracts.service';
 import { reviewDeps } from './review.api';
-import { approveContract, listReviewQueue, REFUSAL_REASONS, refuseContract, returnContract, revokeContract } from './review.service';
+import { approveContract, REFUSAL_REASONS, refuseContract, returnContract, revokeContract } from './decisions.service';
+import { listReviewQueue } from './queue.service';
 
 const t = (res: Response) => res.locals.t as TFunction;
 

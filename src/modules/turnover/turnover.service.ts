@@ -12,7 +12,7 @@ import { isDuplicateKey } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { enqueue, type Queues } from '../../lib/queues';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
-import { Registration } from '../review/registration.model';
+import { Registration } from '../registrations/registration.model';
 import { ReconciliationRun, TallyEntry, YearTallyDoc } from './turnover.model';
 
 export const tallyId = (year: number) => `turnover-${year}`;

@@ -16,6 +16,10 @@
     var parts = String(amount).split('.');
     return Number(parts[0]) * 100 + Number((parts[1] || '0').padEnd(2, '0'));
   }
+  // Integer fen to "1250000.00" without floating point (money never goes through a float).
+  function yuan(f) {
+    return Math.floor(f / 100) + '.' + String(f % 100).padStart(2, '0');
+  }
   function setField(name, value) {
     document.querySelectorAll('[data-field="' + name + '"]').forEach(function (el) { el.textContent = value; });
   }
@@ -29,7 +33,7 @@
     var bar = document.querySelector('[data-bar="progress"]');
     if (bar) bar.value = Math.min(100, p.progress * 100);
     var elapsed = Number(document.querySelector('[data-bar="elapsed"]').value) / 100;
-    if (elapsed > 0.02) setField('projection', group(((Math.round(fen(p.contractAmount) / elapsed)) / 100).toFixed(2)));
+    if (elapsed > 0.02) setField('projection', group(yuan(Math.round(fen(p.contractAmount) / elapsed))));
     drawCharts(p);
     fillTables(p);
   }
@@ -59,12 +63,12 @@
 
   function series(record, names) {
     var keys = Object.keys(record);
-    return { labels: keys.map(function (k) { return names[k] || k; }), values: keys.map(function (k) { return fen(record[k].contractAmount) / 100; }) };
+    return { labels: keys.map(function (k) { return names[k] || k; }), values: keys.map(function (k) { return fen(record[k].contractAmount); }) };
   }
 
   function drawCharts(p) {
     if (!window.Chart) return;
-    var month = { labels: p.byMonth.map(function (m) { return Number(m.month) + labels.months; }), values: p.byMonth.map(function (m) { return fen(m.contractAmount) / 100; }) };
+    var month = { labels: p.byMonth.map(function (m) { return Number(m.month) + labels.months; }), values: p.byMonth.map(function (m) { return fen(m.contractAmount); }) };
     var sets = { 'chart-month': ['bar', month], 'chart-type': ['doughnut', series(p.byType, labels.types)], 'chart-field': ['bar', series(p.byField, labels.fields)] };
     Object.keys(sets).forEach(function (id) {
       var kind = sets[id][0];
@@ -80,7 +84,12 @@
       charts[id] = new window.Chart(canvas, {
         type: kind,
         data: { labels: data.labels, datasets: [{ label: labels.amount, data: data.values, backgroundColor: kind === 'doughnut' ? ['#0b5cad', '#c8102e', '#1d7a3a', '#d08c00', '#6b3fa0'] : '#0b5cad' }] },
-        options: { responsive: true, maintainAspectRatio: false, animation: false, indexAxis: id === 'chart-field' ? 'y' : 'x', plugins: { legend: { display: kind === 'doughnut' } } },
+        options: {
+          responsive: true, maintainAspectRatio: false, animation: false, indexAxis: id === 'chart-field' ? 'y' : 'x',
+          // The data are integer fen; ticks and tooltips show yuan, formatted from the integers.
+          scales: kind === 'doughnut' ? {} : (function () { var axis = {}; axis[id === 'chart-field' ? 'x' : 'y'] = { ticks: { callback: function (v) { return group(yuan(Number(v))); } } }; return axis; })(),
+          plugins: { legend: { display: kind === 'doughnut' }, tooltip: { callbacks: { label: function (c) { return ' ' + group(yuan(Number(c.raw))); } } } },
+        },
       });
     });
   }

@@ -1,7 +1,6 @@
 /**
- * What the bureau does: automatic verification of submitted filings, the review queue,
- * decisions (register, return, refuse, revoke) with gap-free registration numbers, and the
- * deadline watch. Plain values in and out.
+ * The bureau's decisions on filings: register, return, refuse, revoke, and sending a disputed
+ * filing to expert review.
  *
  * A decision is one atomic conditional update of the contract (of two reviewers, or a
  * reviewer and a withdrawing applicant, acting at once exactly one wins; the other gets 409
@@ -11,25 +10,20 @@
  */
 import { Types } from 'mongoose';
 import { z } from 'zod';
-import { addWorkingDays, workingDaysBetween } from '../../domain/calendar';
-import { DUPLICATE_WINDOW_DAYS, EXPERT_REVIEW_FEN, runChecks, SIMILAR_TITLE_THRESHOLD, titleSimilarity, type PossibleDuplicate } from '../../domain/checks';
-import { CONTRACT_TYPE_CODES, REFUSAL_REASON_TEXTS } from '../../domain/codes';
-import { parseYuan } from '../../domain/money';
-import { cstDate, cstYear } from '../../domain/time';
+import { REFUSAL_REASON_TEXTS } from '../../domain/codes';
+import { cstYear } from '../../domain/time';
 import type { Config } from '../../config';
-import { AppError, conflict, isUnavailableError, notFound } from '../../lib/errors';
+import { AppError, conflict, notFound } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { enqueueNow, type Queues } from '../../lib/queues';
-import { changeIf, updateIf } from '../../lib/transitions';
+import { updateIf } from '../../lib/transitions';
 import { parseInput, text } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
 import { recordAudit } from '../audit/audit.service';
-import { inspectPdf, MAX_ATTACHMENT_BYTES, readPdf, storedSizes } from '../contracts/attachments.store';
-import { Contract, type ContractDoc, type ContractStatus } from '../contracts/contract.model';
-import { fieldsOf, textFilter } from '../contracts/contracts.service';
+import { Contract, type ContractDoc } from '../contracts/contract.model';
 import { notify } from '../notifications/notifications.service';
+import { markRegistrationRevoked, numberRegistration } from '../registrations/registration-numbers';
 import { tallyAfterDecision } from '../turnover/turnover.service';
-import { markRegistrationRevoked, numberRegistration } from './registration-numbers';
 import type { Redis } from 'ioredis';
 
 export interface ReviewDeps {
@@ -38,99 +32,6 @@ export interface ReviewDeps {
   config: Pick<Config, 'agency' | 'publicUrl' | 'queuePrefix' | 'turnoverTargetFen'>;
   /** For publishing the live turnover figure at once. */
   redis?: Redis;
-}
-
-const SYSTEM = { id: null, name: '系统自动核查' };
-
-// ── Verification ───────────────────────────────────────────────────────────────────────
-
-async function possibleDuplicates(doc: ContractDoc): Promise<PossibleDuplicate[]> {
-  const id = String(doc._id);
-  const statuses: ContractStatus[] = ['submitted', 'in_review', 'registered'];
-  const or: Record<string, unknown>[] = [];
-  if (doc.seller?.uscc) or.push({ 'seller.uscc': doc.seller.uscc });
-  if (typeof doc.contractAmountFen === 'number') or.push({ contractAmountFen: doc.contractAmountFen });
-  if (!or.length) return [];
-  const candidates = (await Contract.find({ $or: or, status: { $in: statuses } })
-    .select({ title: 1, status: 1, seller: 1, buyers: 1, contractAmountFen: 1, signedOn: 1 })
-    .limit(500)
-    .lean()) as ContractDoc[];
-  const buyerCodes = new Set((doc.buyers ?? []).map((b) => b.uscc).filter(Boolean));
-  const out: PossibleDuplicate[] = [];
-  for (const c of candidates) {
-    if (String(c._id) === id) continue;
-    const sameParties = c.seller?.uscc && c.seller.uscc === doc.seller?.uscc && (c.buyers ?? []).some((b) => b.uscc && buyerCodes.has(b.uscc));
-    if (sameParties && c.contractAmountFen === doc.contractAmountFen) {
-      out.push({ id: String(c._id), title: c.title ?? '', status: c.status, reason: 'same_parties_and_amount' });
-      continue;
-    }
-    const days = doc.signedOn && c.signedOn ? Math.abs(Date.parse(doc.signedOn) - Date.parse(c.signedOn)) / 86_400_000 : Infinity;
-    if (days <= DUPLICATE_WINDOW_DAYS && titleSimilarity(doc.title ?? '', c.title ?? '') >= SIMILAR_TITLE_THRESHOLD) {
-      out.push({ id: String(c._id), title: c.title ?? '', status: c.status, reason: 'similar_title' });
-    }
-  }
-  return out;
-}
-
-/**
- * The attachments that are missing or do not read as PDFs. One the upload already parsed (it
- * has its page count: stored files never change) needs only to be there whole, at its size;
- * any other (from before page counts were kept) is read and parsed here, in a check process
- * with the upload's limits, so a decompression bomb in storage is a finding, not a crash.
- */
-async function unreadableAttachments(doc: ContractDoc): Promise<string[]> {
-  const attachments = doc.attachments ?? [];
-  const sizes = await storedSizes(attachments.map((a) => a.id));
-  const bad: string[] = [];
-  for (const a of attachments) {
-    if (sizes.get(a.id) !== a.size) {
-      bad.push(a.filename);
-      continue;
-    }
-    if (a.pages) continue;
-    if (a.size > MAX_ATTACHMENT_BYTES) {
-      bad.push(a.filename);
-      continue;
-    }
-    try {
-      await inspectPdf(await readPdf(a.id));
-    } catch (err) {
-      // A busy check or an unreachable database is retried with the job; the file's faults are findings.
-      if (isUnavailableError(err) || (err instanceof AppError && err.status >= 500)) throw err;
-      bad.push(a.filename);
-    }
-  }
-  return bad;
-}
-
-/**
- * Runs the automatic checks on a submitted filing, sets its decision deadline and moves it
- * to review. Running it again (a retried job) changes nothing: it only acts on the same
- * submission still in `submitted`.
- */
-export async function verifySubmission(contractId: string, submission: number, agencyCode: string): Promise<'verified' | 'skipped'> {
-  const doc = (await Contract.findById(contractId).lean()) as ContractDoc | null;
-  if (!doc || doc.status !== 'submitted' || doc.submissionCount !== submission) return 'skipped';
-  const filedOn = cstDate(doc.submittedAt ?? new Date());
-  const findings = runChecks(fieldsOf(doc), {
-    filedOn,
-    agencyCode,
-    duplicates: await possibleDuplicates(doc),
-    unreadableAttachments: await unreadableAttachments(doc),
-    attachmentCount: doc.attachments?.length ?? 0,
-  });
-  const expertReview = (doc.technicalAmountFen ?? 0) >= EXPERT_REVIEW_FEN;
-  const decisionDeadline = addWorkingDays(filedOn, expertReview ? 30 : 15);
-  // A filing in `submitted` cannot be edited, so the checks above still hold for it.
-  const moved = await changeIf(
-    Contract,
-    { _id: doc._id, status: 'submitted', submissionCount: submission },
-    {
-      $set: { status: 'in_review', findings, expertReview, decisionDeadline, overdue: false },
-      $push: { history: { at: new Date(), actorId: null, actorName: SYSTEM.name, action: 'verified', note: null } },
-    },
-  );
-  return moved ? 'verified' : 'skipped';
 }
 
 // ── Decisions ──────────────────────────────────────────────────────────────────────────
@@ -348,77 +249,3 @@ export async function completeDecisions(deps: ReviewDeps, graceMs = EFFECTS_GRAC
   for (const c of stuck) await carryOutDecision(deps, c);
   return stuck.length;
 }
-
-// ── The review queue ───────────────────────────────────────────────────────────────────
-
-export const queueQuerySchema = z.object({
-  status: z.enum(['submitted', 'in_review', 'registered', 'returned', 'refused', 'revoked', 'withdrawn', 'all']).default('in_review'),
-  type: z.enum(CONTRACT_TYPE_CODES).optional().or(z.literal('').transform(() => undefined)),
-  deadline: z.enum(['overdue', 'soon', '']).optional(),
-  findings: z.enum(['error', 'warning', 'any', 'none', '']).optional(),
-  minAmount: z.string().max(20).optional(),
-  maxAmount: z.string().max(20).optional(),
-  q: z.string().trim().max(100).optional(),
-  page: z.coerce.number().int().min(1).max(100_000).default(1),
-  pageSize: z.coerce.number().int().min(1).max(100).default(25),
-});
-
-/** Working days within which a deadline counts as "nearly due". */
-export const SOON_WORKING_DAYS = 3;
-
-/** The bureau's queue: filtered, sorted by decision deadline (earliest first). */
-export async function listReviewQueue(rawQuery: unknown, today = cstDate(new Date())) {
-  const q = parseInput(queueQuerySchema, rawQuery);
-  const filter: Record<string, unknown> = {};
-  if (q.status !== 'all') filter.status = q.status;
-  else filter.status = { $ne: 'draft' };
-  if (q.type) filter.type = q.type;
-  if (q.deadline === 'overdue') filter.decisionDeadline = { $lt: today };
-  if (q.deadline === 'soon') filter.decisionDeadline = { $gte: today, $lte: addWorkingDays(today, SOON_WORKING_DAYS) };
-  if (q.findings === 'none') filter.findings = { $size: 0 };
-  if (q.findings === 'any') filter['findings.0'] = { $exists: true };
-  if (q.findings === 'error' || q.findings === 'warning') filter['findings.severity'] = q.findings;
-  const amount: Record<string, number> = {};
-  for (const [key, op] of [['minAmount', '$gte'], ['maxAmount', '$lte']] as const) {
-    const raw = q[key];
-    if (!raw) continue;
-    const p = parseYuan(raw, { grouped: true });
-    if (!p.ok) throw new AppError('VALIDATION_FAILED', { details: [{ path: key, message: `validation.money_${p.reason}` }] });
-    amount[op] = p.fen;
-  }
-  if (Object.keys(amount).length) filter.contractAmountFen = amount;
-  if (q.q) Object.assign(filter, textFilter(q.q, 'private'));
-  const [items, total] = await Promise.all([
-    Contract.find(filter)
-      .sort({ decisionDeadline: 1, submittedAt: 1, _id: 1 })
-      .skip((q.page - 1) * q.pageSize)
-      .limit(q.pageSize)
-      .select({ history: 0, draftRaw: 0 })
-      .lean(),
-    Contract.countDocuments(filter),
-  ]);
-  const withUrgency = (items as ContractDoc[]).map((c) => {
-    const open = c.status === 'submitted' || c.status === 'in_review';
-    const left = c.decisionDeadline && open ? (c.decisionDeadline < today ? -1 : workingDaysBetween(today, c.decisionDeadline)) : null;
-    return { ...c, urgency: left === null ? 'none' : left < 0 ? 'overdue' : left <= SOON_WORKING_DAYS ? 'soon' : 'ok', workingDaysLeft: left };
-  });
-  return { items: withUrgency, page: q.page, pageSize: q.pageSize, total, query: q };
-}
-
-// ── Deadline watch ─────────────────────────────────────────────────────────────────────
-
-/** Marks open filings past their decision deadline (and unmarks any no longer late). */
-export async function watchDeadlines(today = cstDate(new Date())): Promise<{ overdue: number; marked: number }> {
-  const { modifiedCount: marked } = await Contract.updateMany(
-    { status: { $in: ['submitted', 'in_review'] }, decisionDeadline: { $lt: today }, overdue: { $ne: true } },
-    { $set: { overdue: true } },
-  );
-  const overdue = await Contract.countDocuments({ status: { $in: ['submitted', 'in_review'] }, overdue: true });
-  return { overdue, marked };
-}
-
-export async function listOverdue() {
-  return (await Contract.find({ status: { $in: ['submitted', 'in_review'] }, overdue: true }).sort({ decisionDeadline: 1 }).select({ history: 0, draftRaw: 0 }).lean()) as ContractDoc[];
-}
-
-export const isOpen = (status: string) => (['submitted', 'in_review'] as ContractStatus[]).includes(status as ContractStatus);

@@ -1,7 +1,7 @@
 /**
  * Gap-free registration numbers (DOMAIN.md): 4-digit year + 6-digit agency code + 6-digit
  * serial within the year from 000001, assigned at the moment of registration, and only to a
- * contract whose registration has already won (see review.service).
+ * contract whose registration has already won (see review/decisions.service).
  */
 import { takeNumber } from '../../lib/counters';
 import { isDuplicateKey } from '../../lib/errors';
