@@ -22,7 +22,11 @@ import { bearerAuth, configurePassport, sessionMiddlewares } from './modules/acc
 import { LoginLimiter } from './modules/accounts/login-limiter';
 import { contractsApi } from './modules/contracts/contracts.api';
 import { contractsPages } from './modules/contracts/contracts.pages';
+import { relatedApi } from './modules/contracts/related.api';
+import { relatedPages } from './modules/contracts/related.pages';
 import { reviewApi } from './modules/review/review.api';
+import { changesApi } from './modules/changes/changes.api';
+import { changesPages } from './modules/changes/changes.pages';
 import { adminPages } from './modules/admin/admin.pages';
 import { notificationsPages } from './modules/notifications/notifications.pages';
 import { certificatesPublic } from './modules/public/certificates';
@@ -100,16 +104,20 @@ export function createApp(deps: AppDeps): Express {
   app.use(flashMessages);
 
   app.use('/api/v1', accountsApi(deps, limiter));
-  app.use('/api/v1', organizationsApi(signupLimiter));
+  app.use('/api/v1', organizationsApi(signupLimiter, { queues: deps.queues, logger: deps.logger }));
   app.use('/api/v1', contractsApi(deps));
   app.use('/api/v1', reviewApi(deps));
+  app.use('/api/v1', changesApi(deps));
+  app.use('/api/v1', relatedApi());
 
   app.use(publicRoutes(deps));
   app.use(homeRouter(deps));
   app.use(accountsPages(pass, limiter));
-  app.use(organizationsPages(signupLimiter));
+  app.use(organizationsPages(signupLimiter, { queues: deps.queues, logger: deps.logger }));
   app.use(contractsPages(deps));
+  app.use(relatedPages());
   app.use(reviewPages(deps));
+  app.use(changesPages(deps));
   app.use(notificationsPages());
   app.use(adminPages(deps));
   app.use(statsPages(deps));

@@ -10,3 +10,4 @@ import './modules/registrations/registration.model';
 import './modules/notifications/notification.model';
 import './modules/turnover/turnover.model';
 import './lib/migrations';
+import './modules/contracts/request.model';

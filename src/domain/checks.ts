@@ -77,6 +77,7 @@ export function runChecks(c: ContractFields, ctx: CheckContext): Finding[] {
   const out: Finding[] = [];
   const parties = [
     { label: '卖方', labelEn: 'The seller', p: c.seller },
+    ...(c.coSellers ?? []).map((s, i) => ({ label: `共同卖方 ${i + 1}`, labelEn: `Co-seller ${i + 1}`, p: s })),
     ...(c.buyers ?? []).map((b, i) => ({ label: `买方 ${i + 1}`, labelEn: `Buyer ${i + 1}`, p: b })),
   ];
   for (const { label, labelEn, p } of parties) {
@@ -95,7 +96,8 @@ export function runChecks(c: ContractFields, ctx: CheckContext): Finding[] {
   }
   const sellerCode = c.seller?.uscc;
   (c.buyers ?? []).forEach((b, i) => {
-    if ((sellerCode && b.uscc === sellerCode) || (b.name && c.seller?.name && b.name.trim() === c.seller.name.trim())) {
+    const sameId = Boolean(b.idNumber && b.idNumber === c.seller?.idNumber);
+    if ((sellerCode && b.uscc === sellerCode) || sameId || (b.name && c.seller?.name && b.name.trim() === c.seller.name.trim())) {
       out.push(f('SELLER_IS_BUYER', 'error', `买方 ${i + 1} 与卖方为同一单位。`, `Buyer ${i + 1} is the seller itself.`));
     }
   });

@@ -22,6 +22,7 @@ import {
 import { isCountryCode } from './countries';
 import { parseYuan } from './money';
 import { isLocalityCode } from './regions';
+import { checkResidentId } from './resident-id';
 import { checkUscc } from './uscc';
 
 export interface Issue {
@@ -33,6 +34,8 @@ export interface Issue {
 export interface Party {
   name?: string;
   uscc?: string;
+  /** A natural person's resident ID number (nature 400), instead of a credit code. */
+  idNumber?: string;
   nature?: string;
   regionCode?: string;
   country?: string;
@@ -48,7 +51,18 @@ export interface Deduction {
   amountFen: number;
 }
 
+/**
+ * `domestic`: the applicant is the seller (the usual case). `import` (技术引进): the applicant
+ * is the domestic buyer of technology from a seller abroad, and registers it.
+ */
+export const DIRECTIONS = ['domestic', 'import'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
+/** The entity nature of a natural person, who gives a resident ID number instead of a credit code. */
+export const NATURAL_PERSON = '400';
+
 export interface ContractFields {
+  direction?: Direction;
   title?: string;
   contractNumber?: string;
   type?: ContractType;
@@ -67,8 +81,20 @@ export interface ContractFields {
   socioEconomicObjective?: string;
   priorityArea?: string;
   seller?: Party;
+  /** Further sellers beside the registrant `seller` (e.g. joint developers). */
+  coSellers?: Party[];
   buyers?: Party[];
   declaration?: boolean;
+}
+
+/**
+ * Whether a filing is a technology import (技术引进): registered by its domestic buyer, so it
+ * counts on the buyer side (吸纳) only, never in the city's output (输出). Takes any object
+ * with these fields (a stored contract too); a seller abroad marks an import even without
+ * the flag (older data).
+ */
+export function isTechnologyImport(fields: { direction?: string | null; seller?: { country?: string | null } | null }): boolean {
+  return fields.direction === 'import' || (Boolean(fields.seller?.country) && fields.seller?.country !== 'CN');
 }
 
 /** A field set to this is cleared in the draft. */
@@ -76,7 +102,7 @@ export const CLEAR = null;
 
 export type ParsedFields = { [K in keyof ContractFields]?: ContractFields[K] | null };
 
-export const LIMITS = { title: 200, contractNumber: 100, name: 200, person: 50, phone: 30, email: 254, address: 300, buyers: 20, deductions: 10 };
+export const LIMITS = { title: 200, contractNumber: 100, name: 200, person: 50, phone: 30, email: 254, address: 300, buyers: 20, coSellers: 10, deductions: 10 };
 
 const PARTY_TEXT: [keyof Party, number][] = [
   ['name', LIMITS.name],
@@ -162,6 +188,13 @@ class Reader {
       if (!c.ok && c.reason !== 'check') this.fail(`${path}.uscc`, `validation.uscc_${c.reason}`);
       else p.uscc = c.code;
     }
+    const idNumber = this.text(src.idNumber, `${path}.idNumber`, 18 + 4);
+    if (idNumber) {
+      // A mistyped ID number is refused at once: unlike credit codes, no real one fails the check.
+      const c = checkResidentId(idNumber);
+      if (c.ok) p.idNumber = c.idNumber;
+      else this.fail(`${path}.idNumber`, `parties.idNumber_${c.reason}`, c.reason === 'check' ? { expected: c.expected } : undefined);
+    }
     const nature = this.code(src.nature, `${path}.nature`, ENTITY_NATURES);
     if (nature) p.nature = nature;
     if (!isEmpty(src.regionCode)) {
@@ -169,8 +202,9 @@ class Reader {
       else this.fail(`${path}.regionCode`, 'validation.region');
     }
     if (!isEmpty(src.country)) {
-      if (isCountryCode(src.country)) p.country = src.country;
-      else this.fail(`${path}.country`, 'validation.choice');
+      const country = typeof src.country === 'string' ? src.country.trim().toUpperCase() : src.country;
+      if (isCountryCode(country)) p.country = country;
+      else this.fail(`${path}.country`, country === 'CN' ? 'parties.countryNotChina' : 'validation.choice');
     }
     const phone = this.text(src.phone, `${path}.phone`, LIMITS.phone);
     if (phone) {
@@ -212,6 +246,7 @@ export function parseContractInput(raw: unknown, opts: { forms?: boolean } = {})
   const set = <K extends keyof ContractFields>(key: K, v: ContractFields[K] | null | undefined) => {
     if (v !== undefined) values[key] = v;
   };
+  if (has(src, 'direction')) set('direction', r.code(src.direction, 'direction', new Set(DIRECTIONS)) as Direction | null | undefined);
   if (has(src, 'title')) set('title', r.text(src.title, 'title', LIMITS.title));
   if (has(src, 'contractNumber')) set('contractNumber', r.text(src.contractNumber, 'contractNumber', LIMITS.contractNumber));
   if (has(src, 'type')) set('type', r.code(src.type, 'type', CONTRACT_TYPES) as ContractType | null | undefined);
@@ -242,16 +277,13 @@ export function parseContractInput(raw: unknown, opts: { forms?: boolean } = {})
   if (has(src, 'socioEconomicObjective')) set('socioEconomicObjective', r.code(src.socioEconomicObjective, 'socioEconomicObjective', OBJECTIVES));
   if (has(src, 'priorityArea')) set('priorityArea', r.code(src.priorityArea, 'priorityArea', PRIORITY_AREAS));
   if (has(src, 'seller')) set('seller', r.party(src.seller, 'seller'));
-  if (has(src, 'buyers')) {
-    set(
-      'buyers',
-      r.list(src.buyers, 'buyers', LIMITS.buyers, (v, p) => {
-        const party = r.party(v, p);
-        // A blank row left in a form is not a buyer.
-        return party && Object.keys(party).length ? party : party === CLEAR ? CLEAR : undefined;
-      }),
-    );
-  }
+  // A blank row left in a form is not a party.
+  const partyRow = (v: unknown, p: string) => {
+    const party = r.party(v, p);
+    return party && Object.keys(party).length ? party : party === CLEAR ? CLEAR : undefined;
+  };
+  if (has(src, 'coSellers')) set('coSellers', r.list(src.coSellers, 'coSellers', LIMITS.coSellers, partyRow));
+  if (has(src, 'buyers')) set('buyers', r.list(src.buyers, 'buyers', LIMITS.buyers, partyRow));
   if (has(src, 'declaration') || opts.forms) set('declaration', r.bool(src.declaration, 'declaration'));
   return { values, issues: r.issues };
 }
@@ -274,18 +306,44 @@ const PATH_OF: Partial<Record<keyof ContractFields, string>> = { contractAmountF
 
 const normName = (s: string | undefined) => (s ?? '').replace(/[\s()（）]/g, '').toLowerCase();
 
-function partyIssues(p: Party | undefined, path: string, role: 'seller' | 'buyer'): Issue[] {
+interface PartyRule {
+  /** `never`: located in China (a region); `allowed`: a region or a foreign country; `required`: abroad. */
+  abroad: 'never' | 'allowed' | 'required';
+  /** The registrant and the sellers give an email. */
+  email: boolean;
+}
+
+function partyIssues(p: Party | undefined, path: string, rule: PartyRule): Issue[] {
   const issues: Issue[] = [];
   if (!p) return [{ path, message: 'validation.required' }];
-  const foreign = role === 'buyer' && Boolean(p.country);
-  const individual = p.nature === '400';
+  const foreign = rule.abroad === 'required' || (rule.abroad === 'allowed' && Boolean(p.country));
+  const individual = p.nature === NATURAL_PERSON;
   const need: (keyof Party)[] = ['name', 'nature', 'contactPerson', 'phone', 'address'];
   if (!individual && !foreign) need.push('uscc', 'legalRepresentative');
-  if (role === 'seller') need.push('email');
+  // A person in China is identified by the resident ID number; one abroad has none.
+  if (individual && !foreign) need.push('idNumber');
+  if (rule.email) need.push('email');
   for (const k of need) if (!p[k]) issues.push({ path: `${path}.${k}`, message: 'validation.required' });
-  if (!foreign && !p.regionCode) issues.push({ path: `${path}.regionCode`, message: role === 'seller' ? 'validation.region' : 'validation.regionOrCountry' });
+  if (rule.abroad === 'required') {
+    if (!p.country) issues.push({ path: `${path}.country`, message: 'parties.countryRequired' });
+  } else if (!foreign && !p.regionCode) {
+    issues.push({ path: `${path}.regionCode`, message: rule.abroad === 'never' ? 'validation.region' : 'validation.regionOrCountry' });
+  }
   if (p.regionCode && p.country) issues.push({ path: `${path}.country`, message: 'validation.regionAndCountry' });
+  // An organisation's filing carries no one's personal ID number.
+  if (p.idNumber && !individual) issues.push({ path: `${path}.idNumber`, message: 'parties.idNumberOnlyPerson' });
   return issues;
+}
+
+const normId = (p: Party | undefined) => p?.idNumber ?? '';
+
+/** Which field shows that `a` and `b` are the same party (credit code, ID number or name), if any. */
+function samePartyField(a: Party, b: Party | undefined): 'uscc' | 'idNumber' | 'name' | null {
+  if (!b) return null;
+  if (a.uscc && b.uscc && a.uscc === b.uscc) return 'uscc';
+  if (normId(a) && normId(a) === normId(b)) return 'idNumber';
+  if (a.name && b.name && normName(a.name) === normName(b.name)) return 'name';
+  return null;
 }
 
 /** Everything that stops a filing from being submitted, all at once. `today` is the CST date. */
@@ -317,13 +375,20 @@ export function submissionIssues(f: ContractFields, today: string): Issue[] {
   }
   if (f.validFrom && f.validTo && f.validTo < f.validFrom) issues.push({ path: 'validTo', message: 'validation.validToBeforeFrom' });
   if (f.signedOn && f.signedOn > today) issues.push({ path: 'signedOn', message: 'validation.signedInFuture' });
-  issues.push(...partyIssues(f.seller, 'seller', 'seller'));
+  const importing = f.direction === 'import';
+  // In an import the seller is abroad and the registrant is the first buyer.
+  issues.push(...partyIssues(f.seller, 'seller', { abroad: importing ? 'required' : 'never', email: true }));
+  const sellers = [f.seller, ...(f.coSellers ?? [])];
+  f.coSellers?.forEach((c, i) => {
+    issues.push(...partyIssues(c, `coSellers.${i}`, { abroad: 'allowed', email: true }));
+    const earlier = sellers.slice(0, i + 1).map((s) => samePartyField(c, s)).find(Boolean);
+    if (earlier) issues.push({ path: `coSellers.${i}.${earlier}`, message: 'parties.sellerTwice' });
+  });
   if (!f.buyers?.length) issues.push({ path: 'buyers', message: 'validation.buyerRequired' });
   f.buyers?.forEach((b, i) => {
-    issues.push(...partyIssues(b, `buyers.${i}`, 'buyer'));
-    const sameCode = b.uscc && f.seller?.uscc && b.uscc === f.seller.uscc;
-    const sameName = b.name && f.seller?.name && normName(b.name) === normName(f.seller.name);
-    if (sameCode || sameName) issues.push({ path: `buyers.${i}.${sameCode ? 'uscc' : 'name'}`, message: 'validation.buyerIsSeller' });
+    issues.push(...partyIssues(b, `buyers.${i}`, { abroad: 'allowed', email: importing && i === 0 }));
+    const same = sellers.map((s) => samePartyField(b, s)).find(Boolean);
+    if (same) issues.push({ path: `buyers.${i}.${same}`, message: 'validation.buyerIsSeller' });
   });
   if (f.declaration !== true) issues.push({ path: 'declaration', message: 'validation.declaration' });
   return issues;

@@ -33,6 +33,11 @@ export interface TallyFact {
   keys: Record<Exclude<Dimension, 'month'>, string>;
   large: boolean;
   buyerInArea: boolean;
+  /**
+   * Counts in the city's output (输出: the totals and their breakdowns). False for a technology
+   * import (技术引进: the seller is abroad), which counts on the buyer side (吸纳) only.
+   */
+  output: boolean;
 }
 
 export const zero = (): Amounts => ({ count: 0, contractFen: 0, technicalFen: 0 });
@@ -58,6 +63,7 @@ export interface FactSource {
   planSource?: string | null;
   seller?: { nature?: string | null } | null;
   buyers?: { regionCode?: string | null }[] | null;
+  direction?: string | null;
 }
 
 const CST_OFFSET_MS = 8 * 3600_000;
@@ -80,7 +86,14 @@ export function factOf(c: FactSource, agencyCode: string): TallyFact {
     },
     large: contractFen >= LARGE_CONTRACT_FEN,
     buyerInArea: (c.buyers ?? []).some((b) => withinAgencyArea(b.regionCode ?? undefined, agencyCode)),
+    output: c.direction !== 'import',
   };
+}
+
+/** The same fact counted at another moment (a change or cancellation counts in the year and month it is registered). */
+export function redate(f: TallyFact, at: Date): TallyFact {
+  const cst = new Date(at.getTime() + CST_OFFSET_MS);
+  return { ...f, year: cst.getUTCFullYear(), month: String(cst.getUTCMonth() + 1).padStart(2, '0') };
 }
 
 function add(a: Amounts, f: TallyFact, sign: 1 | -1): Amounts {
@@ -89,6 +102,8 @@ function add(a: Amounts, f: TallyFact, sign: 1 | -1): Amounts {
 
 /** The tally with one fact added (+1) or taken back (-1). Integer fen throughout: exact. */
 export function applyFact(t: YearTally, f: TallyFact, sign: 1 | -1): YearTally {
+  const buyerSide = f.buyerInArea ? add(t.buyerSide, f, sign) : t.buyerSide;
+  if (!f.output) return { ...t, buyerSide };
   const by = { ...t.by };
   const keys: Record<Dimension, string> = { month: f.month, ...f.keys };
   for (const d of DIMENSIONS) {
@@ -104,7 +119,7 @@ export function applyFact(t: YearTally, f: TallyFact, sign: 1 | -1): YearTally {
     totals: add(t.totals, f, sign),
     by,
     large: f.large ? add(t.large, f, sign) : t.large,
-    buyerSide: f.buyerInArea ? add(t.buyerSide, f, sign) : t.buyerSide,
+    buyerSide,
   };
 }
 
@@ -135,6 +150,8 @@ export function addInPlace(t: YearTally, f: TallyFact, sign: 1 | -1): void {
     a.contractFen += sign * f.contractFen;
     a.technicalFen += sign * f.technicalFen;
   };
+  if (f.buyerInArea) bump(t.buyerSide);
+  if (!f.output) return;
   bump(t.totals);
   const keys: Record<Dimension, string> = { month: f.month, ...f.keys };
   for (const d of DIMENSIONS) {
@@ -144,7 +161,6 @@ export function addInPlace(t: YearTally, f: TallyFact, sign: 1 | -1): void {
     if (a.count === 0 && a.contractFen === 0 && a.technicalFen === 0) delete t.by[d][k];
   }
   if (f.large) bump(t.large);
-  if (f.buyerInArea) bump(t.buyerSide);
 }
 
 /**
@@ -154,12 +170,14 @@ export function addInPlace(t: YearTally, f: TallyFact, sign: 1 | -1): void {
  */
 export function encodeFact(f: TallyFact): string {
   const k = f.keys;
-  return [f.year, f.month, f.contractFen, f.technicalFen, k.type, k.field, k.nature, k.ipType, k.priorityArea, k.planSource, f.large ? 1 : 0, f.buyerInArea ? 1 : 0].join('|');
+  const fields = [f.year, f.month, f.contractFen, f.technicalFen, k.type, k.field, k.nature, k.ipType, k.priorityArea, k.planSource, f.large ? 1 : 0, f.buyerInArea ? 1 : 0];
+  // Output is the usual case: only an import adds a 13th field, so older entries read the same.
+  return (f.output ? fields : [...fields, 0]).join('|');
 }
 
 export function decodeFact(s: string): TallyFact {
   const p = s.split('|');
-  if (p.length !== 12) throw new Error(`not a tally fact: ${s}`);
+  if (p.length !== 12 && p.length !== 13) throw new Error(`not a tally fact: ${s}`);
   return {
     year: Number(p[0]),
     month: p[1],
@@ -168,5 +186,6 @@ export function decodeFact(s: string): TallyFact {
     keys: { type: p[4], field: p[5], nature: p[6], ipType: p[7], priorityArea: p[8], planSource: p[9] },
     large: p[10] === '1',
     buyerInArea: p[11] === '1',
+    output: p[12] !== '0',
   };
 }

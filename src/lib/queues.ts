@@ -35,6 +35,8 @@ export interface JobPayloads {
   verification: {
     /** Runs the automatic checks on a submitted contract and moves it to review. */
     verify: { contractId: string; submission: number };
+    /** The same for a change or cancellation request on a registered contract. */
+    'verify-request': { requestId: string; submission: number };
   };
   maintenance: {
     /** Records that a worker process is alive, for the admins' overview. */

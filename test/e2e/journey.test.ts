@@ -5,7 +5,8 @@
  * an institute signs up; the bureau admin verifies it and creates a reviewer; the institute
  * files a transfer contract with its PDF and submits; the reviewer approves; the homepage,
  * open in a third browser context since before the approval, shows the new total without a
- * reload; the certificate downloads and its QR target verifies. Also a returned filing,
+ * reload; the certificate downloads and its QR target verifies; a change raises its amounts
+ * and a cancellation takes it out again, each reaching the homepage. Also a returned filing,
  * corrected and resubmitted, and a refused one. Screenshots go to test-artifacts/e2e/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -274,6 +275,52 @@ maybe('the browser journey', () => {
     expect(await publicPage.textContent('main')).toContain('有效：该技术合同已登记');
     await snap(publicPage, 'verify-certificate');
 
+    // 7b. A supplementary agreement raises the amounts: the applicant files a change (变更登记),
+    // the reviewer approves it, and the homepage moves by exactly the difference.
+    const fileRequest = async (link: string, reason: string, fill: () => Promise<void>, shotName: string) => {
+      await applicant.goto(contractUrl);
+      await Promise.all([applicant.waitForNavigation(), applicant.click(`a:has-text("${link}")`)]);
+      await applicant.fill('#f-reason', reason);
+      await fill();
+      await snap(applicant, shotName);
+      await Promise.all([applicant.waitForNavigation(), applicant.click('button:has-text("保存并继续")')]);
+      const requestId = applicant.url().split('/').pop()!;
+      await applicant.setInputFiles('#f-file', path.join(artifacts, 'signed-contract.pdf'));
+      await Promise.all([applicant.waitForNavigation(), applicant.click('button:has-text("上传")')]);
+      await Promise.all([applicant.waitForNavigation(), applicant.click('button:has-text("提交申请")')]);
+      expect(await applicant.textContent('main')).toContain('申请已提交');
+      await waitFor(async () => {
+        await reviewer.goto(`${base}/review/requests/${requestId}`);
+        return (await reviewer.textContent('.page-head .badge'))?.includes('审核中') === true;
+      }, 20_000, 300);
+      return requestId;
+    };
+    await fileRequest('申请变更登记', '双方签订补充协议，增加技术服务内容', async () => {
+      await applicant.fill('#f-contractAmount', '2,500,000.50');
+      await applicant.fill('#f-technicalAmount', '2,500,000.50');
+    }, 'change-form');
+    await snap(reviewer, 'review-change');
+    await publicPage.goto(`${base}/`); // open before the approval: the figure must arrive live
+    await publicPage.waitForFunction(() => document.querySelector('[data-live]')?.getAttribute('data-live') === 'on', undefined, { timeout: 5_000 });
+    await Promise.all([reviewer.waitForNavigation(), reviewer.click('form[action$="/approve"] button')]);
+    await publicPage.waitForFunction(() => document.querySelector('.counter [data-field="contractAmount"]')?.textContent === '2,500,000.50', undefined, { timeout: 5_000 });
+    expect(await publicPage.textContent('[data-field="contracts"]')).toBe('1');
+    await applicant.goto(contractUrl);
+    expect(await applicant.textContent('main')).toContain('现行版本：第 2 版');
+    await snap(applicant, 'contract-changed');
+
+    // 7c. The contract is terminated: a cancellation (注销登记) takes it out of the turnover.
+    await fileRequest('申请注销登记', '项目终止，双方协商解除合同', async () => undefined, 'cancellation-form');
+    await Promise.all([reviewer.waitForNavigation(), reviewer.click('form[action$="/approve"] button')]);
+    expect(await reviewer.textContent('main')).toContain('已准予登记');
+    await publicPage.waitForFunction(() => document.querySelector('[data-field="contracts"]')?.textContent === '0', undefined, { timeout: 5_000 });
+    expect(await publicPage.textContent('.counter [data-field="contractAmount"]')).toBe('0.00');
+    await publicPage.goto(verifyUrl);
+    expect(await publicPage.textContent('main')).toContain('已注销');
+    await snap(publicPage, 'verify-cancelled');
+    await applicant.goto(contractUrl);
+    await snap(applicant, 'contract-cancelled');
+
     // 8. A filing returned for correction, corrected and resubmitted; another refused.
     const second = await fileThroughForm(applicant, email, '120,000.00');
     const third = await fileThroughForm(applicant, email, '80,000.00');
@@ -312,7 +359,7 @@ maybe('the browser journey', () => {
 
     // Every page shot above, checked by axe-core (WCAG 2.1 A/AA and best practice).
     expect(accessibility).toEqual([]);
-  }, 180_000);
+  }, 240_000);
 });
 
 /** Files a complete contract through the form (with its PDF) and submits it; returns its id. */

@@ -194,7 +194,7 @@ describe('forms', () => {
 describe('script payloads are escaped wherever they are shown', () => {
   it('in the filing, the review page, the register, the audit log and the messages', async () => {
     const a = await verifiedApplicant(t.app);
-    const id = await inReviewContract(t.app, a.token, { title: `${SCRIPT} 合同`, buyers: [{ name: `${SCRIPT}买方`, nature: '400', regionCode: '630100', contactPerson: '<b>x</b>', phone: '0971-1234567', address: SCRIPT }] });
+    const id = await inReviewContract(t.app, a.token, { title: `${SCRIPT} 合同`, buyers: [{ name: `${SCRIPT}买方`, nature: '400', idNumber: '11010519491231002X', regionCode: '630100', contactPerson: '<b>x</b>', phone: '0971-1234567', address: SCRIPT }] });
     await request(t.app).post(`/api/v1/contracts/${id}/approve`).set('Authorization', `Bearer ${reviewer}`).send({ note: SCRIPT }).expect(200);
     const applicantAgent = await signedInAgent(t.app, a.email);
     const adminAgent = await signedInAgent(t.app, (await makeBureauUser('admin')).email);

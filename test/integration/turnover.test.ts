@@ -81,7 +81,7 @@ describe('exact tallies', () => {
     // Registered as the decision path does it: a number in its CST year, then the ledger entry.
     expect(await numberRegistration(c.toObject(), '630100')).toMatch(/^2027630100\d{6}$/);
     const before2026 = (await getTally(2026)).tally.totals.contractFen;
-    expect(await recordTallyEvent('registered', c.toObject(), '630100')).toBe(2027);
+    expect(await recordTallyEvent('registered', c.toObject(), '630100')).toEqual([2027]);
     await applyPending(2027);
     const t2027 = (await getTally(2027)).tally;
     expect(t2027.totals).toMatchObject({ count: 1, contractFen: 777_00, technicalFen: 700_00 });

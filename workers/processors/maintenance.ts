@@ -4,6 +4,8 @@ import { UnrecoverableError } from 'bullmq';
 import { sweepExpiredTokens } from '../../src/modules/accounts/tokens.service';
 import type { Queues } from '../../src/lib/queues';
 import { requeueSubmitted } from '../../src/modules/contracts/contracts.jobs';
+import { completeRequestDecisions } from '../../src/modules/changes/request-decisions.service';
+import { requeueSubmittedRequests } from '../../src/modules/changes/requests.service';
 import { requeuePendingMail } from '../../src/modules/notifications/notifications.service';
 import { completeDecisions, type ReviewDeps } from '../../src/modules/review/decisions.service';
 import { watchDeadlines } from '../../src/modules/review/queue.service';
@@ -22,10 +24,11 @@ export function maintenanceProcessor(identity: WorkerIdentity, queues: Queues, r
         return { tokens };
       }
       case 'requeue-submitted':
-        return { enqueued: await requeueSubmitted(queues), mails: await requeuePendingMail(queues) };
+        return { enqueued: await requeueSubmitted(queues), requests: await requeueSubmittedRequests(queues), mails: await requeuePendingMail(queues) };
       case 'complete-decisions':
         return {
           completed: await completeDecisions(review),
+          requests: await completeRequestDecisions(review),
           certificates: await requeueMissingCertificates(queues),
           // Applies what is pending, filling a ledger number whose taker died, and republishes.
           tally: (await refreshYear({ redis: review.redis, prefix: review.config.queuePrefix, targetFen: review.config.turnoverTargetFen }, currentYear())).contracts,

@@ -32,6 +32,8 @@ export const POLICIES = {
   'bureau.admin': ['admin'],
   /** The applicant's notifications. */
   'notifications.own': ['applicant'],
+  /** Read the registered contracts other organisations filed that name one's verified organisation as a party (others answer 404). */
+  'contracts.related': ['applicant'],
   /** Anything about one's own account. */
   'account.self': ['applicant', 'reviewer', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -8,6 +8,8 @@ const partySchema = new Schema(
   {
     name: String,
     uscc: String,
+    /** A natural person's resident ID number (nature 400). Shown in full to the bureau only. */
+    idNumber: String,
     nature: String,
     regionCode: String,
     country: String,
@@ -79,6 +81,10 @@ const contractSchema = new Schema(
     priorityArea: String,
     seller: { type: partySchema, default: undefined },
     buyers: { type: [partySchema], default: undefined },
+    /** `import` (技术引进): the applicant is the first buyer and the seller is abroad. Absent on older filings: domestic. */
+    direction: { type: String, enum: ['domestic', 'import', null], default: 'domestic' },
+    /** Further sellers beside the registrant `seller` (at most 10). */
+    coSellers: { type: [partySchema], default: undefined },
     declaration: Boolean,
 
     /** What a person typed into the form that is not yet valid, by field path; kept so nothing is lost. */
@@ -90,6 +96,15 @@ const contractSchema = new Schema(
     /** How many times it was submitted: the verification job id includes it. */
     submissionCount: { type: Number, default: 0 },
     submittedAt: { type: Date, default: null },
+    /**
+     * The acceptance receipt (受理回执) of the latest submission: its gap-free number (SL + CST
+     * year + 6-digit serial; null for the moment between the submission and taking the number),
+     * the time of acceptance and the legal decision deadline counted from it.
+     */
+    acceptance: {
+      type: new Schema({ submission: Number, number: { type: String, default: null }, at: Date, deadline: String }, { _id: false }),
+      default: null,
+    },
     decisionDeadline: { type: String, default: null },
     expertReview: { type: Boolean, default: false },
     /** Past its decision deadline (set by the deadline watch). */
@@ -115,6 +130,16 @@ const contractSchema = new Schema(
     revokedAt: { type: Date, default: null },
     registrationNumber: { type: String, default: null },
     registeredAt: { type: Date, default: null },
+    /** The registration's version: 1 when registered, one more with each approved change ("第 N 版"). */
+    registrationVersion: { type: Number, default: null },
+    /** The change or cancellation request now open on this registered contract (at most one), and since when. */
+    openRequestId: { type: Schema.Types.ObjectId, default: null },
+    openRequestAt: { type: Date, default: null },
+    /** The requests applied to it, in order (carrying one out again finds it here). */
+    appliedRequests: { type: [Schema.Types.ObjectId], default: undefined },
+    cancelledAt: { type: Date, default: null },
+    /** When a reviewer sent it to expert review (专家评审) by hand. */
+    expertReviewAt: { type: Date, default: null },
     /** CST year of registration: the year whose turnover it counts toward. */
     registrationYear: { type: Number, default: null },
     /** CST year of the signing date, for the applicants' year filter. */
@@ -148,6 +173,13 @@ contractSchema.index({ signedYear: 1 });
 contractSchema.index({ registrationNumber: 1 }, { partialFilterExpression: { registrationNumber: { $type: 'string' } } });
 /** Verification's duplicate search: `$or` of same seller, same amount (and the queue's amount range). */
 contractSchema.index({ 'seller.uscc': 1 });
+/**
+ * "与我相关" (related.service): contracts naming an organisation as buyer or co-seller. Partial
+ * (numbered contracts only, the filter repeated in the query's branches), so that drafts and
+ * filings in review, edited many times, do not maintain them.
+ */
+contractSchema.index({ 'buyers.uscc': 1 }, { partialFilterExpression: { registrationNumber: { $type: 'string' } } });
+contractSchema.index({ 'coSellers.uscc': 1 }, { partialFilterExpression: { registrationNumber: { $type: 'string' } } });
 contractSchema.index({ contractAmountFen: 1 });
 /** The sweeper of decisions whose follow-up did not finish: only the few marked ones, by age. */
 contractSchema.index({ updatedAt: 1 }, { name: 'pending_effects', partialFilterExpression: { pendingEffects: { $type: 'string' } } });

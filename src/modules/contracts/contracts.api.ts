@@ -16,6 +16,7 @@ import {
   updateDraft,
   withdrawContract,
 } from './contracts.service';
+import { ensureAcceptance, receiptData, renderReceipt } from './receipt';
 import { singlePdfUpload } from './upload';
 
 /** Streams a stored PDF; `inline` lets the review page embed it. */
@@ -78,7 +79,31 @@ export function contractsApi(deps: AppDeps): Router {
 
   /** POST /contracts/{id}/submit: 202 once saved as submitted; verification follows. */
   router.post('/contracts/:id/submit', authorize('contracts.file'), async (req, res) => {
-    res.status(202).json(await submitContract(deps, requireUser(res), req.params.id as string));
+    // The acceptance receipt's number and deadline are not in this answer (its shape is fixed by
+    // the tests); GET /contracts/{id}/receipt.pdf has them.
+    const { status, queued } = await submitContract(deps, requireUser(res), req.params.id as string);
+    res.status(202).json({ status, queued });
+  });
+
+  /**
+   * GET /contracts/{id}/receipt.pdf: the acceptance receipt (受理回执) of the latest submission,
+   * to its organisation and the bureau; 409 before the first submission. Rendered on demand.
+   */
+  router.get('/contracts/:id/receipt.pdf', authorize('contracts.read'), async (req, res) => {
+    const doc = await loadContract(requireUser(res), req.params.id as string);
+    const acceptance = await ensureAcceptance(doc);
+    const pdf = await renderReceipt(
+      receiptData(doc, acceptance, { lang: lang(res), agencyName: lang(res) === 'en' ? deps.config.agency.nameEn : deps.config.agency.nameZh, publicUrl: deps.config.publicUrl }),
+      res.locals.t,
+      lang(res),
+    );
+    res.set({
+      'Content-Type': 'application/pdf',
+      'Content-Length': String(pdf.length),
+      'Content-Disposition': contentDisposition(`receipt-${acceptance.number}.pdf`, { type: req.query.inline === '1' ? 'inline' : 'attachment' }),
+      'Cache-Control': 'private, no-store',
+    });
+    res.end(pdf);
   });
 
   /** POST /contracts/{id}/withdraw */

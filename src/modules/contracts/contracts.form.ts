@@ -3,13 +3,14 @@
  * into form values (amounts grouped, invalid entries exactly as typed).
  */
 import { CONTRACT_SUBTYPES, type CodeLabel } from '../../domain/codes';
-import type { Issue, Party } from '../../domain/contract-input';
-import { findRegion } from '../../domain/regions';
+import { LIMITS, type Issue, type Party } from '../../domain/contract-input';
+import { findRegion, regionChoices } from '../../domain/regions';
 import { formatYuanGrouped } from '../../domain/money';
+import { maskResidentId } from '../../domain/resident-id';
 import { fieldsOf, type ContractRecord } from './contracts.service';
 
 export const MIN_DEDUCTION_ROWS = 2;
-const PARTY_KEYS: (keyof Party)[] = ['name', 'uscc', 'nature', 'legalRepresentative', 'contactPerson', 'phone', 'email', 'address', 'country'];
+const PARTY_KEYS: (keyof Party)[] = ['name', 'uscc', 'idNumber', 'nature', 'legalRepresentative', 'contactPerson', 'phone', 'email', 'address', 'country'];
 
 type Body = Record<string, unknown>;
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -33,12 +34,16 @@ function partyFromForm(p: Body): Body {
 export interface FormAction {
   kind: 'save' | 'submit' | 'addBuyer' | 'removeBuyer' | 'refresh';
   index?: number;
+  /** A co-seller row to drop; the form is then shown again, like after "update choices". */
+  removeCoSeller?: number;
 }
 
 export function formAction(body: Body): FormAction {
   const a = str(body.action) ?? 'save';
   const m = /^removeBuyer-(\d{1,2})$/.exec(a);
   if (m) return { kind: 'removeBuyer', index: Number(m[1]) };
+  const co = /^removeCoSeller-(\d{1,2})$/.exec(a);
+  if (co) return { kind: 'refresh', removeCoSeller: Number(co[1]) };
   if (a === 'submit' || a === 'addBuyer' || a === 'refresh') return { kind: a };
   return { kind: 'save' };
 }
@@ -54,7 +59,9 @@ export function formToInput(body: Body, action: FormAction): { input: Body; raw:
   }
   let buyers = rows(body.buyers).map(partyFromForm);
   if (action.kind === 'removeBuyer') buyers = buyers.filter((_, i) => i !== action.index);
+  const coSellers = rows(body.coSellers).map(partyFromForm).filter((_, i) => i !== action.removeCoSeller);
   const input: Body = {
+    direction: str(body.direction) ?? '',
     title: str(body.title) ?? '',
     contractNumber: str(body.contractNumber) ?? '',
     type,
@@ -73,6 +80,7 @@ export function formToInput(body: Body, action: FormAction): { input: Body; raw:
     socioEconomicObjective: str(body.socioEconomicObjective) ?? '',
     priorityArea: str(body.priorityArea) ?? '',
     seller: partyFromForm(obj(body.seller)),
+    coSellers,
     buyers,
     declaration: str(body.declaration),
   };
@@ -93,10 +101,25 @@ export function fieldForPath(path: string): string {
   return parts.length === 1 ? parts[0] : parts[0] + parts.slice(1).map((p) => `[${p}]`).join('');
 }
 
+/**
+ * The co-seller rows of the form travel inside `values` under this key (as JSON), since the
+ * page passes the form its values and counts only: how many rows, and each row's region choices.
+ */
+export const CO_SELLER_ROWS = '@coSellers';
+
+export interface CoSellerRows {
+  /** Saved rows plus one blank row to add another (none once the limit is reached). */
+  count: number;
+  /** Rows holding a saved (or typed but invalid) co-seller; the rest is the blank row. */
+  saved: number;
+  regions: ReturnType<typeof regionChoices>[];
+}
+
 /** Form values (flat, by field name) for a saved filing, with `extraBuyers` blank buyer rows. */
 export function formValues(doc: ContractRecord, extraBuyers = 0): { values: Record<string, string>; buyerCount: number; deductionCount: number } {
   const f = fieldsOf(doc);
   const values: Record<string, string> = {};
+  values.direction = f.direction ?? 'domestic';
   const put = (name: string, v: unknown) => {
     if (v !== undefined && v !== null && v !== '') values[name] = String(v);
   };
@@ -112,7 +135,8 @@ export function formValues(doc: ContractRecord, extraBuyers = 0): { values: Reco
   });
   const putParty = (prefix: string, p: Party | undefined) => {
     if (!p) return;
-    for (const k of PARTY_KEYS) put(`${prefix}[${k}]`, p[k]);
+    // The applicant sees ID numbers masked; sending the mask back keeps the stored number.
+    for (const k of PARTY_KEYS) put(`${prefix}[${k}]`, k === 'idNumber' && p.idNumber ? maskResidentId(p.idNumber) : p[k]);
     putRegion(prefix, p.regionCode);
   };
   const putRegion = (prefix: string, code: string | undefined) => {
@@ -126,6 +150,7 @@ export function formValues(doc: ContractRecord, extraBuyers = 0): { values: Reco
     put(`${prefix}[regionDistrict]`, district);
   };
   putParty('seller', f.seller);
+  (f.coSellers ?? []).forEach((c, i) => putParty(`coSellers[${i}]`, c));
   (f.buyers ?? []).forEach((b, i) => putParty(`buyers[${i}]`, b));
   // What was typed but not valid is shown back exactly as typed.
   for (const r of doc.draftRaw ?? []) {
@@ -134,6 +159,20 @@ export function formValues(doc: ContractRecord, extraBuyers = 0): { values: Reco
     else values[fieldForPath(r.path)] = r.value ?? '';
   }
   const savedBuyers = Math.max(f.buyers?.length ?? 0, ...(doc.draftRaw ?? []).map((r) => (/^buyers\.(\d+)\./.exec(r.path ?? '') ? Number(RegExp.$1) + 1 : 0)));
+  const savedCoSellers = Math.max(f.coSellers?.length ?? 0, ...(doc.draftRaw ?? []).map((r) => (/^coSellers\.(\d+)\./.exec(r.path ?? '') ? Number(RegExp.$1) + 1 : 0)));
+  const coSellerCount = Math.min(LIMITS.coSellers, savedCoSellers + 1);
+  const rowsView: CoSellerRows = {
+    count: coSellerCount,
+    saved: Math.min(LIMITS.coSellers, savedCoSellers),
+    regions: Array.from({ length: coSellerCount }, (_, i) =>
+      regionChoices({
+        regionProvince: values[`coSellers[${i}][regionProvince]`],
+        regionCity: values[`coSellers[${i}][regionCity]`],
+        regionDistrict: values[`coSellers[${i}][regionDistrict]`],
+      }),
+    ),
+  };
+  values[CO_SELLER_ROWS] = JSON.stringify(rowsView);
   return {
     values,
     buyerCount: Math.max(1, savedBuyers + extraBuyers),

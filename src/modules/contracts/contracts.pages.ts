@@ -27,6 +27,7 @@ import { flash, listOrUnfiltered } from '../../lib/http/forms';
 import { getOrganization } from '../organizations/organizations.service';
 import { CONTRACT_STATUSES, EDITABLE_STATUSES, WITHDRAWABLE_STATUSES, type ContractStatus } from './contract.model';
 import { sendAttachment } from './contracts.api';
+import { requestsOf } from './request.model';
 import { formAction, formToInput, formValues, issuesByField, subtypeGroups } from './contracts.form';
 import {
   addAttachment,
@@ -42,6 +43,7 @@ import {
   withdrawContract,
   type ContractRecord,
 } from './contracts.service';
+import { statusSteps } from './status-steps';
 import { singlePdfUpload } from './upload';
 import { findingFor, type Finding } from '../../domain/checks';
 
@@ -90,10 +92,13 @@ export function contractView(doc: ContractRecord, lang: string, audience: 'appli
     priorityLabel: codeLabel(PRIORITY_AREAS, doc.priorityArea, lang),
     sellerView: party(doc.seller as unknown as Record<string, unknown> | undefined),
     buyersView: (doc.buyers ?? []).map((b) => party(b as unknown as Record<string, unknown>)),
+    coSellersView: (doc.coSellers ?? []).map((c) => party(c as unknown as Record<string, unknown>)),
     findings: (doc.findings ?? []).map((x) => findingFor(x as Finding, audience)),
     decisionInfo: decisionView(doc, lang),
     editable: EDITABLE_STATUSES.includes(doc.status as ContractStatus),
     withdrawable: WITHDRAWABLE_STATUSES.includes(doc.status as ContractStatus),
+    /** The status bar's steps (views/contracts/_status-bar.ejs). */
+    steps: statusSteps(doc),
   };
 }
 
@@ -129,14 +134,14 @@ async function renderEdit(res: Response, state: EditState, status = 200) {
 }
 
 /** Multer errors on a page become a message on the form instead of an error page. */
-const pageUpload: RequestHandler = (req, res, next) => {
+export const pageUpload: RequestHandler = (req, res, next) => {
   singlePdfUpload(req, res, (err?: unknown) => {
     if (err) res.locals.uploadError = err;
     next();
   });
 };
 
-function uploadErrorKey(err: unknown): AppError {
+export function uploadErrorKey(err: unknown): AppError {
   const e = err as { code?: string };
   if (e?.code === 'LIMIT_FILE_SIZE') return new AppError('PAYLOAD_TOO_LARGE', { messageKey: 'errors.fileTooLarge' });
   return err instanceof AppError ? err : new AppError('BAD_REQUEST', { cause: err });
@@ -175,7 +180,8 @@ export function contractsPages(deps: AppDeps): Router {
   /** GET /contracts/:id: a filing with its attachments, findings and history. */
   router.get('/contracts/:id', authorize('contracts.read'), async (req, res) => {
     const doc = await loadContract(requireUser(res), req.params.id as string);
-    res.render('contracts/show', { contract: contractView(doc, res.locals.lang as string, audienceOf(res)) });
+    const requests = doc.registrationNumber ? await requestsOf(doc._id) : [];
+    res.render('contracts/show', { contract: contractView(doc, res.locals.lang as string, audienceOf(res)), requests });
   });
 
   /** GET /contracts/:id/edit: the filing form. */
@@ -200,7 +206,8 @@ export function contractsPages(deps: AppDeps): Router {
       if (problems.length) return renderEdit(res, { doc: contract, issues: problems, mode: 'submit-refused' }, 422);
       try {
         const result = await submitContract(deps, user, id);
-        flash(req, 'success', t(res)(result.queued ? 'contracts.submitted' : 'contracts.submittedQueuedLater'));
+        const receipt = result.acceptance?.number ? `${res.locals.lang === 'en' ? ' ' : ''}${t(res)('receipt.flash', { number: result.acceptance.number })}` : '';
+        flash(req, 'success', t(res)(result.queued ? 'contracts.submitted' : 'contracts.submittedQueuedLater') + receipt);
         return res.redirect(303, `/contracts/${id}`);
       } catch (err) {
         const appErr = toAppError(err);

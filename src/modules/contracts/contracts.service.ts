@@ -13,6 +13,7 @@ import {
   type Issue,
   type Party,
 } from '../../domain/contract-input';
+import { isMaskOf, maskResidentId } from '../../domain/resident-id';
 import { formatYuan } from '../../domain/money';
 import { cstDate, cstIso } from '../../domain/time';
 import { AppError, conflict, notFound } from '../../lib/errors';
@@ -26,13 +27,14 @@ import { deletePdf, inspectPdf, MAX_ATTACHMENT_BYTES, safeFilename, storePdf } f
 import { Contract, CONTRACT_STATUSES, EDITABLE_STATUSES, WITHDRAWABLE_STATUSES, type ContractDoc, type ContractStatus } from './contract.model';
 import { enqueueVerification } from './contracts.jobs';
 import { findingFor, type Finding } from '../../domain/checks';
+import { acceptanceView, newAcceptance, numberAcceptance } from './receipt';
 
 export type ContractRecord = ContractDoc;
 
 const FIELD_KEYS: (keyof ContractFields)[] = [
-  'title', 'contractNumber', 'type', 'subtype', 'signedOn', 'validFrom', 'validTo', 'contractAmountFen', 'technicalAmountFen',
+  'direction', 'title', 'contractNumber', 'type', 'subtype', 'signedOn', 'validFrom', 'validTo', 'contractAmountFen', 'technicalAmountFen',
   'deductions', 'paymentMethod', 'relatedParty', 'planSource', 'ipType', 'technicalField', 'socioEconomicObjective',
-  'priorityArea', 'seller', 'buyers', 'declaration',
+  'priorityArea', 'seller', 'coSellers', 'buyers', 'declaration',
 ];
 
 /** The filing's fields as stored, without Mongoose's empty values. */
@@ -50,8 +52,8 @@ export function fieldsOf(doc: ContractRecord): ContractFields {
  * names), since the public register searches it too. The parties' own contract number is not
  * public: the applicant's and the bureau's searches match it separately (see textFilter).
  */
-export function searchTextOf(f: Pick<ContractFields, 'title' | 'seller' | 'buyers'>, registrationNumber?: string | null): string {
-  return [f.title, registrationNumber, f.seller?.name, ...(f.buyers ?? []).map((b) => b.name)]
+export function searchTextOf(f: Pick<ContractFields, 'title' | 'seller' | 'coSellers' | 'buyers'>, registrationNumber?: string | null): string {
+  return [f.title, registrationNumber, f.seller?.name, ...(f.coSellers ?? []).map((c) => c.name), ...(f.buyers ?? []).map((b) => b.name)]
     .filter(Boolean)
     .join(' ')
     .toLowerCase();
@@ -66,7 +68,7 @@ export function textFilter(q: string, audience: 'public' | 'private'): Record<st
 /** Once over existing data: search texts written before contract numbers were left out of them. */
 export async function rebuildSearchTexts(): Promise<number> {
   let changed = 0;
-  const cursor = Contract.find({}).select({ title: 1, seller: 1, buyers: 1, registrationNumber: 1, searchText: 1 }).lean().cursor();
+  const cursor = Contract.find({}).select({ title: 1, seller: 1, coSellers: 1, buyers: 1, registrationNumber: 1, searchText: 1 }).lean().cursor();
   let batch: { updateOne: { filter: Record<string, unknown>; update: Record<string, unknown> } }[] = [];
   for await (const c of cursor as AsyncIterable<ContractDoc>) {
     const text = searchTextOf(c as unknown as ContractFields, c.registrationNumber);
@@ -82,7 +84,7 @@ export async function rebuildSearchTexts(): Promise<number> {
 }
 
 /** The `$set` that stores a complete set of fields (absent ones are cleared). */
-function fieldsSet(f: ContractFields, registrationNumber?: string | null): Record<string, unknown> {
+export function fieldsSet(f: ContractFields, registrationNumber?: string | null): Record<string, unknown> {
   const set: Record<string, unknown> = {};
   for (const k of FIELD_KEYS) set[k] = f[k] ?? null;
   set.signedYear = f.signedOn ? Number(f.signedOn.slice(0, 4)) : null;
@@ -170,19 +172,145 @@ async function mutate(
   }
 }
 
-/** The seller defaults to the applicant's own organisation. */
+/** The applicant's own organisation as a party: the seller, or in an import the first buyer. */
 async function sellerDefaults(organizationId: string): Promise<Party> {
   const org = await getOrganization(organizationId);
   if (!org) return {};
   return { name: org.name, uscc: org.uscc, nature: org.nature, regionCode: org.regionCode, ...(org.address ? { address: org.address } : {}) };
 }
 
+/** What the registrant fills in itself on its own party: everything but the verified identity. */
+const OWN_CONTACT_KEYS = ['idNumber', 'legalRepresentative', 'contactPerson', 'phone', 'email', 'address'] as const;
+const contactOf = (p: Party | undefined): Party => {
+  const out: Party = {};
+  for (const k of OWN_CONTACT_KEYS) if (p?.[k]) out[k] = p[k];
+  return out;
+};
+const ownIdentity = (own: Party): Party => ({ name: own.name, uscc: own.uscc, nature: own.nature, regionCode: own.regionCode });
+
 /**
- * The registrant is the seller (DOMAIN.md): its name, credit code, nature and region are the
- * verified organisation's, whatever was sent. Only contact details are the applicant's to fill.
+ * The registrant's party carries the verified organisation's name, credit code, nature and
+ * region, whatever was sent (DOMAIN.md); only its contact details are the applicant's to fill.
+ * Domestic filings: the registrant is the seller. Imports (技术引进): it is the first buyer,
+ * and the seller is the party abroad. `before` is the stored filing: when the direction
+ * changes, the registrant's contact details move with it to its new place.
+ * `buyerShift`: how far the buyers sent moved in the list (+1: the registrant went in front).
  */
-function withOwnSeller(fields: ContractFields, own: Party): ContractFields {
-  return { ...fields, seller: { ...fields.seller, name: own.name, uscc: own.uscc, nature: own.nature, regionCode: own.regionCode } };
+function withOwnSeller(fields: ContractFields, own: Party, before?: ContractFields): { fields: ContractFields; buyerShift: number } {
+  const wasImport = before?.direction === 'import';
+  if (fields.direction !== 'import') {
+    let buyers = fields.buyers;
+    let seller = fields.seller;
+    let buyerShift = 0;
+    if (wasImport) {
+      // Back from an import: the registrant leaves the buyers, and the seller abroad goes.
+      seller = {};
+      if (buyers?.length && buyers[0].uscc === own.uscc) {
+        seller = contactOf(buyers[0]);
+        buyers = buyers.slice(1);
+        buyerShift = -1;
+      }
+    }
+    const { country: _abroad, ...placed } = { ...seller, ...ownIdentity(own) };
+    return { fields: { ...fields, seller: placed, ...(buyers ? { buyers } : {}) }, buyerShift };
+  }
+  let seller = fields.seller;
+  const buyers = [...(fields.buyers ?? [])];
+  let buyerShift = 0;
+  if (!wasImport && seller?.uscc === own.uscc) {
+    // Turned into an import: the registrant moves from the seller to the front of the buyers.
+    buyers.unshift(contactOf(seller));
+    seller = undefined;
+    buyerShift = 1;
+  } else if (buyers[0] && ((buyers[0].uscc && buyers[0].uscc !== own.uscc) || buyers[0].country)) {
+    // Never written over another identified party: the registrant goes in front of it.
+    buyers.unshift({});
+    buyerShift = 1;
+  }
+  const { country: _abroad, ...first } = { ...(buyers[0] ?? {}), ...ownIdentity(own) };
+  const out: ContractFields = { ...fields, buyers: [first, ...buyers.slice(1)] };
+  if (seller) out.seller = seller;
+  else delete out.seller;
+  return { fields: out, buyerShift };
+}
+
+/** A field path of a buyer moved by `shift` rows (null: the row left the buyers). */
+function shiftBuyerPath(path: string, shift: number): string | null {
+  const m = /^buyers\.(\d+)(\..*)?$/.exec(path);
+  if (!shift || !m) return path;
+  const index = Number(m[1]) + shift;
+  return index < 0 ? null : `buyers.${index}${m[2] ?? ''}`;
+}
+
+function shiftIssues<T extends { path?: string | null }>(items: T[], shift: number): T[] {
+  return items.flatMap((i) => {
+    const path = shiftBuyerPath(i.path ?? '', shift);
+    return path === null ? [] : [{ ...i, path }];
+  });
+}
+
+/** The contact details a new filing starts with: the organisation's profile, else its latest filing. */
+const CONTACT_DEFAULT_KEYS = ['legalRepresentative', 'contactPerson', 'phone', 'email'] as const;
+
+async function contactDefaults(organizationId: string, own: Party): Promise<Party> {
+  const org = await getOrganization(organizationId);
+  // The profile's contact block is read defensively: older organisations have none.
+  const profile = ((org as unknown as { contact?: Record<string, unknown> } | null)?.contact ?? {}) as Record<string, unknown>;
+  const fromProfile: Party = {};
+  for (const k of CONTACT_DEFAULT_KEYS) if (typeof profile[k] === 'string' && (profile[k] as string).trim()) fromProfile[k] = (profile[k] as string).trim();
+  if (Object.keys(fromProfile).length) return fromProfile;
+  const recent = (await Contract.find({ organizationId: new Types.ObjectId(organizationId) })
+    .sort({ _id: -1 }) // newest first: ids grow with creation time, and their index serves the sort
+    .limit(5)
+    .select({ direction: 1, seller: 1, buyers: 1 })
+    .lean()) as Pick<ContractRecord, 'direction' | 'seller' | 'buyers'>[];
+  for (const c of recent) {
+    const mine = c.direction === 'import' ? c.buyers?.[0] : c.seller;
+    if (!mine || (own.uscc && mine.uscc && mine.uscc !== own.uscc)) continue;
+    const out: Party = {};
+    for (const k of CONTACT_DEFAULT_KEYS) if (mine[k]) out[k] = mine[k] as string;
+    if (Object.keys(out).length) return out;
+  }
+  return {};
+}
+
+/** Fills the registrant's empty contact fields of a new filing from `defaults`, and its address from the organisation's. */
+function withContactDefaults(fields: ContractFields, own: Party, defaults: Party): ContractFields {
+  const fill = (p: Party | undefined): Party => {
+    const out: Party = { ...p };
+    for (const k of CONTACT_DEFAULT_KEYS) if (!out[k] && defaults[k]) out[k] = defaults[k];
+    if (!out.address && own.address) out.address = own.address;
+    return out;
+  };
+  if (fields.direction === 'import') {
+    const [first, ...rest] = fields.buyers ?? [];
+    return { ...fields, buyers: [fill(first), ...rest] };
+  }
+  return { ...fields, seller: fill(fields.seller) };
+}
+
+/**
+ * Pages and API answers show ID numbers masked to applicants; sending such a value back
+ * unchanged means "keep the number", not "replace it with the stars". Matched against any
+ * party of the stored filing, since rows may have moved (a buyer removed above it).
+ */
+export function withStoredIdNumbers(input: unknown, stored: ContractFields): unknown {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return input;
+  const known = [stored.seller, ...(stored.coSellers ?? []), ...(stored.buyers ?? [])].map((p) => p?.idNumber).filter((x): x is string => Boolean(x));
+  const restore = (p: unknown): unknown => {
+    if (!p || typeof p !== 'object' || Array.isArray(p)) return p;
+    const party = p as Record<string, unknown>;
+    if (typeof party.idNumber !== 'string' || !party.idNumber.includes('*')) return p;
+    const matches = [...new Set(known.filter((id) => isMaskOf(party.idNumber as string, id)))];
+    return matches.length === 1 ? { ...party, idNumber: matches[0] } : p;
+  };
+  const restoreList = (v: unknown) => (Array.isArray(v) ? v.map(restore) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, restore(x)])) : v);
+  const src = input as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...src };
+  if ('seller' in src) out.seller = restore(src.seller);
+  if ('coSellers' in src) out.coSellers = restoreList(src.coSellers);
+  if ('buyers' in src) out.buyers = restoreList(src.buyers);
+  return out;
 }
 
 export interface SaveOptions {
@@ -207,30 +335,35 @@ export async function createDraft(user: CurrentUser, input: unknown, opts: SaveO
   const { values, issues } = parseContractInput(input, { forms: opts.forms });
   if (issues.length && !opts.keepInvalid) throw new AppError('VALIDATION_FAILED', { details: issues });
   const own = await sellerDefaults(organizationId);
-  const fields = withOwnSeller(mergeFields({ seller: own }, values), own);
+  const start: ContractFields = values.direction === 'import' ? { buyers: [{ ...own }] } : { seller: own };
+  const placed = withOwnSeller(mergeFields(start, values), own);
+  const fields = withContactDefaults(placed.fields, own, await contactDefaults(organizationId, own));
   const doc = await Contract.create({
     organizationId: new Types.ObjectId(organizationId),
     status: 'draft',
     ...fieldsSet(fields),
-    draftRaw: rawEntries(issues, opts.raw),
+    draftRaw: shiftIssues(rawEntries(issues, opts.raw), placed.buyerShift),
     history: [historyEntry(user, 'created')],
     createdBy: new Types.ObjectId(user.id),
   });
-  return { contract: doc.toObject() as ContractRecord, issues };
+  return { contract: doc.toObject() as ContractRecord, issues: shiftIssues(issues, placed.buyerShift) };
 }
 
 /** Changes a draft or returned filing: present fields replace, null clears. */
 export async function updateDraft(user: CurrentUser, id: string, input: unknown, opts: SaveOptions = {}): Promise<{ contract: ContractRecord; issues: Issue[] }> {
   const organizationId = requireApplicant(user);
-  const { values, issues } = parseContractInput(input, { forms: opts.forms });
-  if (issues.length && !opts.keepInvalid) {
-    await loadContract(user, id); // 404 before 422 for someone else's contract
-    throw new AppError('VALIDATION_FAILED', { details: issues });
-  }
+  const read = await loadContract(user, id); // 404 before 422 for someone else's contract
+  const { values, issues } = parseContractInput(withStoredIdNumbers(input, fieldsOf(read)), { forms: opts.forms });
+  if (issues.length && !opts.keepInvalid) throw new AppError('VALIDATION_FAILED', { details: issues });
   const own = await sellerDefaults(organizationId);
+  let buyerShift = 0;
   const contract = await mutate(user, id, (doc) => {
     if (!EDITABLE_STATUSES.includes(doc.status as ContractStatus)) throw notEditable(doc.status);
-    const fields = withOwnSeller(mergeFields(fieldsOf(doc), values), own);
+    const before = fieldsOf(doc);
+    const placed = withOwnSeller(mergeFields(before, values), own, before);
+    const fields = placed.fields;
+    // Kept and new invalid entries follow their buyer row when the registrant moved in front of it or out.
+    buyerShift = placed.buyerShift;
     // A form save replaces every field, so only its own invalid entries remain; an API
     // patch clears the entries of the fields it set.
     const keptRaw = opts.forms ? [] : (doc.draftRaw ?? []).filter((r) => !Object.keys(values).some((k) => r.path === k || String(r.path).startsWith(`${k}.`)));
@@ -238,12 +371,12 @@ export async function updateDraft(user: CurrentUser, id: string, input: unknown,
     const recentlyUpdated = last?.action === 'updated' && String(last.actorId) === user.id && Date.now() - new Date(last.at).getTime() < 10 * 60_000;
     return {
       ...fieldsSet(fields, doc.registrationNumber),
-      draftRaw: [...keptRaw, ...rawEntries(issues, opts.raw)],
+      draftRaw: shiftIssues([...keptRaw.map((r) => ({ path: r.path ?? '', value: r.value ?? '' })), ...rawEntries(issues, opts.raw)], buyerShift),
       // One "updated" entry per editing session, not one per keystroke-save.
       history: recentlyUpdated ? doc.history : [...doc.history, historyEntry(user, 'updated')],
     };
-  });
-  return { contract, issues };
+  }, read);
+  return { contract, issues: shiftIssues(issues, buyerShift) };
 }
 
 export interface UploadedFile {
@@ -313,10 +446,15 @@ export function submitProblems(doc: ContractRecord, today = cstDate(new Date()))
 }
 
 /**
- * Submits a draft or returned filing: it becomes `submitted` and a verification job is
- * enqueued. If Redis is away the submission still stands; the worker's sweeper enqueues it.
+ * Submits a draft or returned filing: it becomes `submitted`, gets its acceptance receipt
+ * (受理回执: number, time, legal deadline; see receipt.ts) and a verification job is enqueued.
+ * If Redis is away the submission still stands; the worker's sweeper enqueues it.
  */
-export async function submitContract(deps: SubmitDeps, user: CurrentUser, id: string): Promise<{ status: 'submitted'; queued: boolean }> {
+export async function submitContract(
+  deps: SubmitDeps,
+  user: CurrentUser,
+  id: string,
+): Promise<{ status: 'submitted'; queued: boolean; acceptance: ReturnType<typeof acceptanceView> }> {
   const organizationId = requireApplicant(user);
   const doc = await loadContract(user, id);
   if (!EDITABLE_STATUSES.includes(doc.status as ContractStatus)) {
@@ -327,12 +465,15 @@ export async function submitContract(deps: SubmitDeps, user: CurrentUser, id: st
   const issues = submitProblems(doc);
   if (issues.length) throw new AppError('VALIDATION_FAILED', { code: 'FILING_INCOMPLETE', details: issues });
   const submission = (doc.submissionCount ?? 0) + 1;
+  const submittedAt = new Date();
+  // The receipt comes with the submission; its number right after it has won (receipt.ts says why).
+  const acceptance = newAcceptance(submission, submittedAt, doc.technicalAmountFen);
   // At the version checked above: an edit made meanwhile would not have been checked.
   const submitted = await changeIf(
     Contract,
     { ...atVersion(doc), status: { $in: EDITABLE_STATUSES } },
     {
-      $set: { status: 'submitted', submissionCount: submission, submittedAt: new Date(), decisionDeadline: null },
+      $set: { status: 'submitted', submissionCount: submission, submittedAt, decisionDeadline: null, acceptance },
       $push: { history: historyEntry(user, 'submitted') },
     },
   );
@@ -340,13 +481,21 @@ export async function submitContract(deps: SubmitDeps, user: CurrentUser, id: st
     const current = await Contract.findById(id).select({ status: 1 }).lean();
     throw conflict('CONTRACT_NOT_SUBMITTABLE', 'errors.contractNotSubmittable', { current: { status: current?.status ?? doc.status } });
   }
-  try {
-    await enqueueVerification(deps.queues, id, submission);
-    return { status: 'submitted', queued: true };
-  } catch (err) {
-    deps.logger.warn({ contractId: id, err: (err as Error).message }, 'verification not enqueued; the sweeper will enqueue it');
-    return { status: 'submitted', queued: false };
-  }
+  const [number, queued] = await Promise.all([
+    // The submission stands without it: the receipt's download takes the same number later.
+    numberAcceptance(id, acceptance).catch((err: Error) => {
+      deps.logger.warn({ contractId: id, err: err.message }, 'acceptance number not taken yet; the receipt download will take it');
+      return null;
+    }),
+    enqueueVerification(deps.queues, id, submission).then(
+      () => true,
+      (err: Error) => {
+        deps.logger.warn({ contractId: id, err: err.message }, 'verification not enqueued; the sweeper will enqueue it');
+        return false;
+      },
+    ),
+  ]);
+  return { status: 'submitted', queued, acceptance: acceptanceView({ ...acceptance, number }) };
 }
 
 /** Withdraws a filing before the bureau decides. */
@@ -370,7 +519,7 @@ const money = (fen: number | null | undefined) => (typeof fen === 'number' ? for
 
 /** The API shape of a contract (API.md). */
 export interface DecisionView {
-  kind: 'registered' | 'returned' | 'refused' | 'revoked';
+  kind: 'registered' | 'returned' | 'refused' | 'revoked' | 'cancelled';
   reasonCode: number | null;
   /** The official wording of the refusal reason, in the reader's language. */
   reasonText: string | null;
@@ -379,10 +528,12 @@ export interface DecisionView {
 }
 
 /** The bureau's decision on a filing as its readers see it (API.md `decision`); null before one. */
-export function decisionView(doc: Pick<ContractRecord, 'status' | 'decision' | 'revokedAt' | 'history'>, lang: string): DecisionView | null {
-  if (doc.status === 'revoked' && doc.revokedAt) {
-    const entry = [...(doc.history ?? [])].reverse().find((h) => h.action === 'revoked');
-    return { kind: 'revoked', reasonCode: null, reasonText: null, note: entry?.note ?? null, decidedAt: cstIso(new Date(doc.revokedAt)) };
+export function decisionView(doc: Pick<ContractRecord, 'status' | 'decision' | 'revokedAt' | 'history'> & { cancelledAt?: Date | null }, lang: string): DecisionView | null {
+  // The last word on a registration: its revocation, or its approved cancellation (note: the reason filed).
+  for (const [kind, at] of [['revoked', doc.revokedAt], ['cancelled', doc.cancelledAt]] as const) {
+    if (doc.status !== kind || !at) continue;
+    const entry = [...(doc.history ?? [])].reverse().find((h) => h.action === kind);
+    return { kind, reasonCode: null, reasonText: null, note: entry?.note ?? null, decidedAt: cstIso(new Date(at)) };
   }
   const d = doc.decision;
   if (!d?.action || !d.at || !['registered', 'returned', 'refused'].includes(d.action)) return null;
@@ -397,13 +548,20 @@ export function decisionView(doc: Pick<ContractRecord, 'status' | 'decision' | '
   };
 }
 
-/** A contract as the API shows it; an applicant gets findings without other organisations' data. */
+/** A party as its reader may see it: the bureau sees a person's ID number in full, everyone else masked. */
+export function partyFor<P extends Party | null | undefined>(p: P, audience: 'applicant' | 'bureau' | 'public'): P {
+  if (!p || !p.idNumber || audience === 'bureau') return p;
+  return { ...p, idNumber: maskResidentId(p.idNumber) };
+}
+
+/** A contract as the API shows it; an applicant gets findings without other organisations' data, and ID numbers masked. */
 export function toApi(doc: ContractRecord, lang: string, audience: 'applicant' | 'bureau') {
   const f = fieldsOf(doc);
   return {
     id: String(doc._id),
     status: doc.status,
     organizationId: String(doc.organizationId),
+    direction: f.direction ?? 'domestic',
     title: f.title ?? null,
     contractNumber: f.contractNumber ?? null,
     type: f.type ?? null,
@@ -414,8 +572,9 @@ export function toApi(doc: ContractRecord, lang: string, audience: 'applicant' |
     contractAmount: money(f.contractAmountFen),
     technicalAmount: money(f.technicalAmountFen),
     deductions: (f.deductions ?? []).map((d) => ({ item: d.item, amount: formatYuan(d.amountFen) })),
-    seller: f.seller ?? null,
-    buyers: f.buyers ?? [],
+    seller: partyFor(f.seller, audience) ?? null,
+    coSellers: (f.coSellers ?? []).map((p) => partyFor(p, audience)),
+    buyers: (f.buyers ?? []).map((p) => partyFor(p, audience)),
     technicalField: f.technicalField ?? null,
     ipType: f.ipType ?? null,
     socioEconomicObjective: f.socioEconomicObjective ?? null,
@@ -425,8 +584,13 @@ export function toApi(doc: ContractRecord, lang: string, audience: 'applicant' |
     planSource: f.planSource ?? null,
     declaration: f.declaration ?? false,
     attachments: (doc.attachments ?? []).map((a) => ({ id: a.id, filename: a.filename, size: a.size })),
-    invalidDraftValues: (doc.draftRaw ?? []).map((r) => ({ path: r.path, value: r.value })),
+    // What was typed for an ID number, even if invalid, is masked like a valid one.
+    invalidDraftValues: (doc.draftRaw ?? []).map((r) => ({ path: r.path, value: audience === 'bureau' || !/\.idNumber$/.test(r.path ?? '') ? r.value : maskResidentId(r.value ?? '') })),
     registrationNumber: doc.registrationNumber ?? null,
+    /** The registration's version (1 when registered, +1 per registered change); null before registration. */
+    version: doc.registrationNumber ? (doc.registrationVersion ?? 1) : null,
+    cancelledAt: doc.cancelledAt ? cstIso(doc.cancelledAt) : null,
+    openRequestId: doc.openRequestId ? String(doc.openRequestId) : null,
     registeredAt: doc.registeredAt ? cstIso(doc.registeredAt) : null,
     submittedAt: doc.submittedAt ? cstIso(doc.submittedAt) : null,
     decisionDeadline: doc.decisionDeadline ?? null,

@@ -12,6 +12,7 @@ import {
   addMember,
   getOrganization,
   listMembers,
+  listNameChangeRequests,
   listOrganizations,
   publicOrganization,
   rejectOrganization,
@@ -19,10 +20,13 @@ import {
   signUpOrganization,
   verifyOrganization,
 } from './organizations.service';
+import type { NotifyDeps } from './organizations.notify';
+import { approveNameChange, reapply, rejectNameChange, updateProfile } from './organizations.profile';
 
-const listQuery = z.object({ status: z.enum(ORGANIZATION_STATUSES).optional() });
+const listQuery = z.object({ status: z.enum(ORGANIZATION_STATUSES).optional(), nameChange: z.literal('pending').optional() });
 
-export function organizationsApi(signupLimiter: KeyLimiter): Router {
+/** `notifyDeps`: where the bureau's decisions queue their notification mail (see organizations.notify). */
+export function organizationsApi(signupLimiter: KeyLimiter, notifyDeps: NotifyDeps = { queues: null }): Router {
   const router = Router();
 
   /** GET /me: the signed-in user and their organisation (here, since organisations build on accounts, not the reverse). */
@@ -41,11 +45,28 @@ export function organizationsApi(signupLimiter: KeyLimiter): Router {
     res.status(201).json(await signUpOrganization(req.body, req.ip));
   });
 
-  /** GET /organizations?status=pending: the bureau's list. */
+  /** GET /organizations?status=pending | ?nameChange=pending: the bureau's lists (sign-ups, or name changes to decide). */
   router.get('/organizations', authorize('organizations.read'), async (req, res) => {
-    const { status } = parseInput(listQuery, req.query);
-    const items = await listOrganizations(status);
+    const { status, nameChange } = parseInput(listQuery, req.query);
+    const items = nameChange ? (await listNameChangeRequests()).filter((o) => !status || o.status === status) : await listOrganizations(status);
     res.json({ items: items.map(publicOrganization) });
+  });
+
+  /** GET /organizations/mine: one's own organisation, with its contact details, name change and histories. */
+  router.get('/organizations/mine', authorize('organization.own'), async (_req, res) => {
+    const org = await getOrganization(requireUser(res).organizationId);
+    if (!org) throw notFound();
+    res.json(publicOrganization(org));
+  });
+
+  /** PATCH /organizations/mine: the manager edits address and contact; a new `name` waits for the bureau. */
+  router.patch('/organizations/mine', authorize('organization.own'), async (req, res) => {
+    res.json(publicOrganization(await updateProfile(requireUser(res), req.body ?? {}, req.ip)));
+  });
+
+  /** POST /organizations/mine/reapply: after a rejected sign-up, corrected details go back to the bureau. */
+  router.post('/organizations/mine/reapply', authorize('organization.own'), async (req, res) => {
+    res.json(await reapply(requireUser(res), req.body ?? {}, req.ip));
   });
 
   /** GET /organizations/{id}: the bureau, or a member of that organisation. */
@@ -60,12 +81,22 @@ export function organizationsApi(signupLimiter: KeyLimiter): Router {
 
   /** POST /organizations/{id}/verify: a bureau admin verifies a pending organisation. */
   router.post('/organizations/:id/verify', authorize('organizations.decide'), async (req, res) => {
-    res.json(await verifyOrganization(requireUser(res), req.params.id as string, req.ip));
+    res.json(await verifyOrganization(requireUser(res), req.params.id as string, req.ip, notifyDeps));
   });
 
   /** POST /organizations/{id}/reject: a bureau admin rejects it, with a reason. */
   router.post('/organizations/:id/reject', authorize('organizations.decide'), async (req, res) => {
-    res.json(await rejectOrganization(requireUser(res), req.params.id as string, req.body, req.ip));
+    res.json(await rejectOrganization(requireUser(res), req.params.id as string, req.body, req.ip, notifyDeps));
+  });
+
+  /** POST /organizations/{id}/name-change/approve: a bureau admin approves the waiting name (`{name}` optional: the name seen). */
+  router.post('/organizations/:id/name-change/approve', authorize('organizations.decide'), async (req, res) => {
+    res.json(await approveNameChange(requireUser(res), req.params.id as string, req.body ?? {}, req.ip, notifyDeps));
+  });
+
+  /** POST /organizations/{id}/name-change/reject: a bureau admin rejects it, with a reason the organisation sees. */
+  router.post('/organizations/:id/name-change/reject', authorize('organizations.decide'), async (req, res) => {
+    res.json(await rejectNameChange(requireUser(res), req.params.id as string, req.body ?? {}, req.ip, notifyDeps));
   });
 
   /** GET /organization/members: the members of one's own organisation. */

@@ -17,6 +17,7 @@ import {
   addMember,
   getOrganization,
   listMembers,
+  listNameChangeRequests,
   listOrganizations,
   rejectOrganization,
   removeMember,
@@ -24,6 +25,8 @@ import {
   signUpSchema,
   verifyOrganization,
 } from './organizations.service';
+import type { NotifyDeps } from './organizations.notify';
+import { NAME_CHANGE_TAB, organizationProfilePages } from './organizations.profile.pages';
 
 const SIGNUP_FIELDS = [
   'name', 'uscc', 'nature', 'regionProvince', 'regionCity', 'regionDistrict', 'address',
@@ -45,7 +48,16 @@ function signUpLocals(lang: string, values: Record<string, string>) {
   return { natures: codeOptions(ENTITY_NATURES, lang), regions: regionChoices(values) };
 }
 
-export function organizationsPages(signupLimiter: KeyLimiter): Router {
+const natureLabelOf = (nature: string, lang: string) => codeOptions(ENTITY_NATURES, lang).find((n) => n.value === nature)?.label ?? nature;
+
+/** What the "my organisation" page shows besides the form. */
+async function organizationLocals(organizationId: string, lang: string) {
+  const org = await getOrganization(organizationId);
+  if (!org) throw notFound();
+  return { org, regionLabel: regionName(org.regionCode), natureLabel: natureLabelOf(org.nature, lang), members: await listMembers(organizationId) };
+}
+
+export function organizationsPages(signupLimiter: KeyLimiter, notifyDeps: NotifyDeps = { queues: null }): Router {
   const router = Router();
 
   /** GET /signup: the organisation sign-up form. */
@@ -94,15 +106,7 @@ export function organizationsPages(signupLimiter: KeyLimiter): Router {
   /** GET /organization: my organisation's status and members. */
   router.get('/organization', authorize('organization.own'), async (_req, res) => {
     const user = requireUser(res);
-    const org = await getOrganization(user.organizationId);
-    if (!org) throw notFound();
-    res.render('organization/show', {
-      org,
-      regionLabel: regionName(org.regionCode),
-      natureLabel: codeOptions(ENTITY_NATURES, res.locals.lang).find((n) => n.value === org.nature)?.label ?? org.nature,
-      members: await listMembers(user.organizationId!),
-      form: emptyForm(),
-    });
+    res.render('organization/show', { ...(await organizationLocals(user.organizationId!, res.locals.lang)), form: emptyForm() });
   });
 
   /** POST /organization/members: the first member adds a colleague. */
@@ -115,15 +119,11 @@ export function organizationsPages(signupLimiter: KeyLimiter): Router {
       res.redirect(303, '/organization');
     } catch (err) {
       if (!isFormError(err)) throw err;
-      const org = await getOrganization(user.organizationId);
-      renderFormError(res, 'organization/show', err, values, {
-        org,
-        regionLabel: regionName(org!.regionCode),
-        natureLabel: codeOptions(ENTITY_NATURES, res.locals.lang).find((n) => n.value === org!.nature)?.label ?? org!.nature,
-        members: await listMembers(user.organizationId!),
-      });
+      renderFormError(res, 'organization/show', err, values, await organizationLocals(user.organizationId!, res.locals.lang));
     }
   });
+
+  router.use(organizationProfilePages(notifyDeps));
 
   /** POST /organization/members/:id/remove: the first member removes a colleague. */
   router.post('/organization/members/:id/remove', authorize('organization.own'), async (req, res) => {
@@ -137,14 +137,15 @@ export function organizationsPages(signupLimiter: KeyLimiter): Router {
     res.redirect(303, landingPath(requireUser(res)));
   });
 
-  /** GET /admin/organizations?status=pending: organisations waiting for verification. */
+  /** GET /admin/organizations?status=pending: organisations waiting for verification (`status=name_change`: name changes to decide). */
   router.get('/admin/organizations', authorize('organizations.read'), async (req, res) => {
-    const status = (ORGANIZATION_STATUSES as readonly string[]).includes(String(req.query.status)) ? (req.query.status as OrganizationStatus) : 'pending';
-    const orgs = await listOrganizations(status);
+    const nameChanges = req.query.status === NAME_CHANGE_TAB;
+    const status = nameChanges ? NAME_CHANGE_TAB : (ORGANIZATION_STATUSES as readonly string[]).includes(String(req.query.status)) ? (req.query.status as OrganizationStatus) : 'pending';
+    const orgs = nameChanges ? await listNameChangeRequests() : await listOrganizations(status as OrganizationStatus);
     const natures = codeOptions(ENTITY_NATURES, res.locals.lang);
     res.render('admin/organizations', {
       status,
-      statuses: ORGANIZATION_STATUSES,
+      statuses: [...ORGANIZATION_STATUSES, NAME_CHANGE_TAB],
       canDecide: currentUser(res)?.role === 'admin',
       orgs: orgs.map((o) => ({ ...o, id: String(o._id), regionLabel: regionName(o.regionCode), natureLabel: natures.find((n) => n.value === o.nature)?.label ?? o.nature })),
     });
@@ -154,7 +155,7 @@ export function organizationsPages(signupLimiter: KeyLimiter): Router {
   router.post('/admin/organizations/:id/verify', authorize('organizations.decide'), async (req, res) => {
     const t = res.locals.t as TFunction;
     try {
-      await verifyOrganization(requireUser(res), req.params.id as string, req.ip);
+      await verifyOrganization(requireUser(res), req.params.id as string, req.ip, notifyDeps);
       flash(req, 'success', t('admin.orgVerified'));
     } catch (err) {
       if (!(err instanceof AppError) || err.kind !== 'CONFLICT') throw err;
@@ -167,7 +168,7 @@ export function organizationsPages(signupLimiter: KeyLimiter): Router {
   router.post('/admin/organizations/:id/reject', authorize('organizations.decide'), async (req, res) => {
     const t = res.locals.t as TFunction;
     try {
-      await rejectOrganization(requireUser(res), req.params.id as string, pickFields(req.body, ['reason']), req.ip);
+      await rejectOrganization(requireUser(res), req.params.id as string, pickFields(req.body, ['reason']), req.ip, notifyDeps);
       flash(req, 'success', t('admin.orgRejected'));
     } catch (err) {
       if (!(err instanceof AppError) || !['CONFLICT', 'VALIDATION_FAILED'].includes(err.kind)) throw err;

@@ -16,8 +16,9 @@ import { updateIf } from '../../lib/transitions';
 import { recordAudit, type Actor } from '../audit/audit.service';
 import { Organization, type OrganizationDoc, type OrganizationStatus } from './organization.model';
 import { sharedCache } from '../../lib/shared-cache';
+import { notifyOrganization, type NotifyDeps } from './organizations.notify';
 
-const usccField = () =>
+export const usccField = () =>
   z
     .string()
     .trim()
@@ -76,6 +77,7 @@ export async function signUpOrganization(input: unknown, ip?: string): Promise<S
       status: 'pending',
       usccCheckFailed: checkFailed,
       history: [{ at: new Date(), action: 'signed_up', note: checkFailed ? 'uscc_check_confirmed' : null }],
+      verificationHistory: [{ at: new Date(), action: 'signed_up', reason: null, actorName: data.admin.name }],
     });
   } catch (err) {
     if (isDuplicateKey(err)) throw conflict('USCC_TAKEN', 'errors.usccTaken');
@@ -101,6 +103,8 @@ export async function signUpOrganization(input: unknown, ip?: string): Promise<S
   return { organization: { id: String(org._id), status: 'pending' }, user: { id: userId } };
 }
 
+type Maybe<T> = T | null | undefined;
+
 export function publicOrganization(o: {
   _id: Types.ObjectId;
   name: string;
@@ -113,7 +117,15 @@ export function publicOrganization(o: {
   rejectionReason?: string | null;
   createdAt?: Date;
   reviewedAt?: Date | null;
+  contact?: Maybe<{ legalRepresentative?: Maybe<string>; contactPerson?: Maybe<string>; phone?: Maybe<string>; email?: Maybe<string> }>;
+  pendingChange?: Maybe<{ name: string; requestedAt: Date; requestedByName?: Maybe<string> }>;
+  nameChangeDecision?: Maybe<{ name: string; action: string; reason?: Maybe<string>; at: Date; actorName?: Maybe<string> }>;
+  nameHistory?: Maybe<{ name: string; from: Date; to: Date; approvedBy?: Maybe<Types.ObjectId>; approvedByName?: Maybe<string> }[]>;
+  verificationHistory?: Maybe<{ at: Date; action: string; reason?: Maybe<string>; actorName?: Maybe<string> }[]>;
 }) {
+  const c = o.contact;
+  const p = o.pendingChange;
+  const d = o.nameChangeDecision;
   return {
     id: String(o._id),
     name: o.name,
@@ -126,6 +138,20 @@ export function publicOrganization(o: {
     rejectionReason: o.rejectionReason ?? null,
     createdAt: o.createdAt ? cstIso(o.createdAt) : null,
     reviewedAt: o.reviewedAt ? cstIso(o.reviewedAt) : null,
+    contact: c
+      ? { legalRepresentative: c.legalRepresentative ?? null, contactPerson: c.contactPerson ?? null, phone: c.phone ?? null, email: c.email ?? null }
+      : null,
+    /** A requested new name waiting for the bureau; `name` stays the one in use until it is approved. */
+    pendingChange: p ? { name: p.name, requestedAt: cstIso(p.requestedAt), requestedBy: p.requestedByName ?? null } : null,
+    /** The bureau's answer to the latest name change request. */
+    nameChangeDecision: d ? { name: d.name, action: d.action, reason: d.reason ?? null, at: cstIso(d.at), actor: d.actorName ?? null } : null,
+    nameHistory: (o.nameHistory ?? []).map((h) => ({
+      name: h.name,
+      from: cstIso(h.from),
+      to: cstIso(h.to),
+      approvedBy: h.approvedBy ? { id: String(h.approvedBy), name: h.approvedByName ?? null } : null,
+    })),
+    verificationHistory: (o.verificationHistory ?? []).map((v) => ({ at: cstIso(v.at), action: v.action, reason: v.reason ?? null, actorName: v.actorName ?? null })),
   };
 }
 
@@ -143,8 +169,20 @@ export async function listOrganizations(status: OrganizationStatus | undefined, 
     .lean();
 }
 
+/** Organisations with a name change waiting for the bureau, oldest request first (the partial index's filter, word for word). */
+export async function listNameChangeRequests(limit = 200) {
+  return Organization.find({ 'pendingChange.name': { $type: 'string' } })
+    .sort({ 'pendingChange.requestedAt': 1 })
+    .limit(limit)
+    .select({ history: 0 })
+    .lean();
+}
+
+/** A bureau user as the organisation sees them in its histories. */
+export type DecidingActor = Actor & { name?: string };
+
 /** Pending → verified or rejected. Of two simultaneous decisions exactly one wins; the other gets 409. */
-async function decide(actor: Actor, id: string, to: 'verified' | 'rejected', reason: string | null, ip?: string) {
+async function decide(actor: DecidingActor, id: string, to: 'verified' | 'rejected', reason: string | null, ip?: string, notifyDeps: NotifyDeps = { queues: null }) {
   if (!Types.ObjectId.isValid(id)) throw notFound();
   const org = await Organization.findById(id).lean();
   if (!org) throw notFound();
@@ -152,24 +190,29 @@ async function decide(actor: Actor, id: string, to: 'verified' | 'rejected', rea
   if (org.status !== 'pending') throw notPending(org.status);
   const now = new Date();
   const actorId = new Types.ObjectId(actor.id);
-  const changed = await updateIf(Organization, { _id: org._id, status: 'pending' }, {
+  const changed = await updateIf<OrganizationDoc>(Organization, { _id: org._id, status: 'pending' }, {
     $set: { status: to, rejectionReason: reason, reviewedAt: now, reviewedBy: actorId },
-    $push: { history: { at: now, actorId, action: to, note: reason } },
+    $push: {
+      history: { at: now, actorId, action: to, note: reason },
+      verificationHistory: { at: now, action: to, reason, actorName: actor.name ?? null },
+    },
   });
   if (!changed) {
     const current = await Organization.findById(id).select({ status: 1 }).lean();
     throw notPending(current?.status ?? org.status);
   }
   await recordAudit({ actor, action: `organization.${to}`, targetType: 'organization', targetId: id, ip, details: reason ? { reason } : undefined });
+  // One notification per decision: a re-applied organisation may be decided on again.
+  await notifyOrganization(notifyDeps, to, id, `organization:${id}:${to}:v${changed.version}`, { name: changed.name, reason });
   return { status: to };
 }
 
-export const verifyOrganization = (actor: Actor, id: string, ip?: string) => decide(actor, id, 'verified', null, ip);
+export const verifyOrganization = (actor: DecidingActor, id: string, ip?: string, notifyDeps?: NotifyDeps) => decide(actor, id, 'verified', null, ip, notifyDeps);
 
 export const rejectSchema = z.object({ reason: text(1000) });
-export async function rejectOrganization(actor: Actor, id: string, input: unknown, ip?: string) {
+export async function rejectOrganization(actor: DecidingActor, id: string, input: unknown, ip?: string, notifyDeps?: NotifyDeps) {
   const { reason } = parseInput(rejectSchema, input);
-  return decide(actor, id, 'rejected', reason, ip);
+  return decide(actor, id, 'rejected', reason, ip, notifyDeps);
 }
 
 // ── Members ─────────────────────────────────────────────────────────────────────────
@@ -181,7 +224,8 @@ export async function listMembers(organizationId: string) {
     .lean();
 }
 
-function requireManager(actor: CurrentUser): string {
+/** The organisation of its first member (the manager), who alone manages members and the profile. */
+export function requireManager(actor: CurrentUser): string {
   if (actor.role !== 'applicant' || !actor.organizationId) throw new AppError('FORBIDDEN');
   if (!actor.organizationManager) throw new AppError('FORBIDDEN', { code: 'NOT_ORGANIZATION_MANAGER', messageKey: 'errors.notManager' });
   return actor.organizationId;

@@ -3,19 +3,37 @@ import { Router } from 'express';
 import { formatYuan, formatYuanGrouped } from '../../domain/money';
 import { cstDate, cstIso } from '../../domain/time';
 import { notFound } from '../../lib/errors';
+import { NUMBERED_STATUSES } from '../../domain/statuses';
 import { Contract } from '../contracts/contract.model';
 import { openToAnyone } from '../../lib/http/authorize';
+
+/**
+ * A registration's public life: version 1 when registered, one more with each registered
+ * change, then its cancellation or revocation. Times only: the reasons stay with the parties.
+ */
+export function versionsOf(history: { action?: string | null; at?: Date | null }[]): { version: number; event: string; at: string }[] {
+  const out: { version: number; event: string; at: string }[] = [];
+  let version = 0;
+  for (const h of history) {
+    if (!h.at || !['registered', 'changed', 'cancelled', 'revoked'].includes(h.action ?? '')) continue;
+    if (h.action === 'registered' || h.action === 'changed') version += 1;
+    out.push({ version: Math.max(version, 1), event: h.action!, at: cstIso(new Date(h.at)) });
+  }
+  return out;
+}
 
 export async function findCertificate(registrationNumber: string) {
   if (!/^\d{16}$/.test(registrationNumber)) return null;
   // The `$type` repeats the partial index's filter, which DocumentDB needs to use it.
-  const doc = await Contract.findOne({ $and: [{ registrationNumber }, { registrationNumber: { $type: 'string' } }], status: { $in: ['registered', 'revoked'] } })
-    .select({ registrationNumber: 1, status: 1, title: 1, 'seller.name': 1, 'buyers.name': 1, contractAmountFen: 1, technicalAmountFen: 1, registeredAt: 1 })
+  const doc = await Contract.findOne({ $and: [{ registrationNumber }, { registrationNumber: { $type: 'string' } }], status: { $in: NUMBERED_STATUSES } })
+    .select({ registrationNumber: 1, status: 1, title: 1, 'seller.name': 1, 'buyers.name': 1, contractAmountFen: 1, technicalAmountFen: 1, registeredAt: 1, registrationVersion: 1, 'history.action': 1, 'history.at': 1 })
     .lean();
   if (!doc) return null;
   return {
     registrationNumber: doc.registrationNumber!,
-    status: doc.status as 'registered' | 'revoked',
+    status: doc.status as 'registered' | 'revoked' | 'cancelled',
+    version: doc.registrationVersion ?? 1,
+    versions: versionsOf(doc.history ?? []),
     title: doc.title ?? '',
     sellerName: doc.seller?.name ?? '',
     buyerNames: (doc.buyers ?? []).map((b) => b.name ?? ''),
@@ -28,13 +46,15 @@ export async function findCertificate(registrationNumber: string) {
 export function certificatesPublic(): Router {
   const router = Router();
 
-  /** GET /api/v1/public/certificates/{registrationNumber}: valid or revoked; 404 unknown. */
+  /** GET /api/v1/public/certificates/{registrationNumber}: registered, cancelled or revoked, with its versions; 404 unknown. */
   router.get('/api/v1/public/certificates/:number', openToAnyone('certificate verification'), async (req, res) => {
     const c = await findCertificate(req.params.number as string);
     if (!c) throw notFound();
     res.set('Cache-Control', 'public, max-age=60').json({
       registrationNumber: c.registrationNumber,
       status: c.status,
+      version: c.version,
+      versions: c.versions,
       title: c.title,
       sellerName: c.sellerName,
       buyerNames: c.buyerNames,

@@ -10,6 +10,7 @@ import { listOrUnfiltered } from '../../lib/http/forms';
 import { parseInput } from '../../lib/validation';
 import { textFilter } from '../contracts/contracts.service';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
+import { NUMBERED_STATUSES } from '../../domain/statuses';
 import type { TurnoverPayload } from '../turnover/turnover.service';
 import { SESSION_COOKIE } from '../accounts/auth.middleware';
 import { openToAnyone } from '../../lib/http/authorize';
@@ -21,21 +22,23 @@ export const registerQuerySchema = z.object({
   year: z.coerce.number().int().min(2000).max(2200).optional().or(z.literal('').transform(() => undefined)),
   type: z.enum(CONTRACT_TYPE_CODES).optional().or(z.literal('').transform(() => undefined)),
   field: z.enum(keysOf(TECHNICAL_FIELDS)).optional().or(z.literal('').transform(() => undefined)),
+  /** Registered (the default), cancelled, revoked, or all that were ever registered. */
+  status: z.enum(['registered', 'cancelled', 'revoked', 'all']).default('registered').or(z.literal('').transform(() => 'registered' as const)),
   page: z.coerce.number().int().min(1).max(10_000).default(1),
   pageSize: z.coerce.number().int().min(1).max(100).default(20),
 });
 
-/** Registered contracts only, newest first, with no contact data of anyone. */
+/** Registered contracts (or cancelled or revoked ones, asked for), newest first, with no contact data of anyone. */
 export async function searchRegister(rawQuery: unknown) {
   const q = parseInput(registerQuerySchema, rawQuery);
-  const filter: Record<string, unknown> = { status: 'registered' };
+  const filter: Record<string, unknown> = { status: q.status === 'all' ? { $in: NUMBERED_STATUSES } : q.status };
   // The year as a range of registration instants: the index on status and registeredAt serves it.
   if (q.year) filter.registeredAt = cstYearBounds(q.year);
   if (q.type) filter.type = q.type;
   if (q.field) filter.technicalField = q.field;
   // Public fields only: the parties' contract number is not public (see searchTextOf).
   if (q.q) Object.assign(filter, textFilter(q.q, 'public'));
-  const fields = { registrationNumber: 1, title: 1, type: 1, subtype: 1, 'seller.name': 1, 'buyers.name': 1, contractAmountFen: 1, technicalAmountFen: 1, technicalField: 1, registeredAt: 1 };
+  const fields = { registrationNumber: 1, title: 1, type: 1, subtype: 1, 'seller.name': 1, 'buyers.name': 1, contractAmountFen: 1, technicalAmountFen: 1, technicalField: 1, registeredAt: 1, status: 1, registrationVersion: 1 };
   const [items, total] = await Promise.all([
     Contract.find(filter).sort({ registeredAt: -1, _id: -1 }).skip((q.page - 1) * q.pageSize).limit(q.pageSize).select(fields).lean(),
     Contract.countDocuments(filter),
@@ -54,6 +57,8 @@ export const registerItem = (c: ContractDoc) => ({
   technicalAmount: formatYuan(c.technicalAmountFen ?? 0),
   technicalField: c.technicalField ?? null,
   registeredAt: c.registeredAt ? cstIso(c.registeredAt) : null,
+  status: c.status,
+  version: c.registrationVersion ?? 1,
 });
 
 /** Shares for the homepage: of the target reached, of the CST year elapsed, and a straight-line projection. */
@@ -182,7 +187,7 @@ export function publicRoutes(deps: AppDeps): Router {
       total: result.total,
       page: result.page,
       pages: Math.max(1, Math.ceil(result.total / result.pageSize)),
-      query: { q: q.q ?? '', year: q.year ?? '', type: q.type ?? '', field: q.field ?? '' },
+      query: { q: q.q ?? '', year: q.year ?? '', type: q.type ?? '', field: q.field ?? '', status: q.status },
       types: codeOptions(CONTRACT_TYPES, lang),
       fields: codeOptions(TECHNICAL_FIELDS, lang),
       years: Array.from({ length: 6 }, (_, i) => thisYear - i),

@@ -4,8 +4,6 @@
  * date, the agency, and a QR code linking to the public verification page. Rendered by the
  * certificates worker (or on demand when the stored file is missing), kept in GridFS.
  */
-import fs from 'node:fs';
-import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
 import { toChineseCapital } from '../../domain/capital-numerals';
@@ -16,9 +14,7 @@ import { enqueue, type Queues } from '../../lib/queues';
 import { updateIf } from '../../lib/transitions';
 import { deletePdf, storedSize, storePdf } from '../contracts/attachments.store';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
-
-/** Debian's fonts-wqy-zenhei (installed by scripts/ensure-deps.sh and the Dockerfile). */
-export const CJK_FONT = { path: process.env.CERT_FONT_PATH ?? '/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc', family: 'WenQuanYiZenHei' };
+import { loadCjkFont } from '../../lib/pdf/cjk-font';
 
 export interface CertificateData {
   registrationNumber: string;
@@ -32,6 +28,9 @@ export interface CertificateData {
   registeredAt: Date;
   agencyName: string;
   verifyUrl: string;
+  /** The registration's version: from 2 on, the certificate says "第 N 版" and when the change was registered. */
+  version: number;
+  versionAt: Date | null;
 }
 
 export const verifyUrlFor = (publicUrl: string, registrationNumber: string) => `${publicUrl}/verify/${registrationNumber}`;
@@ -50,18 +49,9 @@ export function certificateData(doc: ContractDoc, agencyName: string, publicUrl:
     registeredAt: doc.registeredAt,
     agencyName,
     verifyUrl: verifyUrlFor(publicUrl, doc.registrationNumber),
+    version: doc.registrationVersion ?? 1,
+    versionAt: [...(doc.history ?? [])].reverse().find((h) => h.action === 'changed')?.at ?? null,
   };
-}
-
-// Parsing the 17 MB CJK font took most of a certificate's time: parse it once per process
-// (PDFKit takes a parsed fontkit font, and subsets it per document).
-let cjkFont: fontkit.Font | null = null;
-function loadCjkFont(): fontkit.Font {
-  if (!cjkFont) {
-    if (!fs.existsSync(CJK_FONT.path)) throw new Error(`CJK font missing at ${CJK_FONT.path}: install fonts-wqy-zenhei`);
-    cjkFont = fontkit.openSync(CJK_FONT.path, CJK_FONT.family) as fontkit.Font;
-  }
-  return cjkFont;
 }
 
 /** Draws the QR code as vector squares (no PNG to encode and decode again; sharp at any size). */
@@ -94,6 +84,7 @@ export async function renderCertificate(d: CertificateData): Promise<Buffer> {
   doc.fontSize(11).fillColor('#566173').text('Technology Contract Registration Certificate', { width, align: 'center' });
   doc.moveDown(1.5);
   doc.fontSize(13).fillColor('#1b2430').text(`登记编号：${d.registrationNumber}`, { width, align: 'center' });
+  if (d.version > 1) doc.fontSize(11).fillColor('#566173').text(`第 ${d.version} 版 / version ${d.version}${d.versionAt ? `（变更登记日期 ${cstDate(d.versionAt)}）` : ''}`, { width, align: 'center' });
   doc.moveDown(1.5);
 
   const typeLabel = CONTRACT_TYPES[d.type as keyof typeof CONTRACT_TYPES]?.zh ?? d.type;
@@ -135,7 +126,7 @@ export async function renderCertificate(d: CertificateData): Promise<Buffer> {
 export async function ensureCertificate(contractId: string, agencyName: string, publicUrl: string): Promise<{ fileId: string; size: number; rendered: boolean }> {
   const doc = (await Contract.findById(contractId).lean()) as ContractDoc | null;
   if (!doc) throw new Error(`contract ${contractId} not found`);
-  if (doc.status !== 'registered' && doc.status !== 'revoked') throw new Error(`contract ${contractId} is ${doc.status}, not registered`);
+  if (doc.status !== 'registered' && doc.status !== 'revoked' && doc.status !== 'cancelled') throw new Error(`contract ${contractId} is ${doc.status}, not registered`);
   // Numbered just after the decision; the job retries until it is.
   if (!doc.registrationNumber) throw new Error(`contract ${contractId} has no registration number yet`);
   if (doc.certificateFileId) {
@@ -145,8 +136,13 @@ export async function ensureCertificate(contractId: string, agencyName: string, 
   const pdf = await renderCertificate(certificateData(doc, agencyName, publicUrl));
   const fileId = await storePdf(pdf, `certificate-${doc.registrationNumber}.pdf`, { contractId, kind: 'certificate' });
   const stale = doc.certificateFileId;
-  // Referenced only if no other renderer's file got there first (the stale one may be replaced).
-  const taken = await updateIf<ContractDoc>(Contract, { _id: doc._id, certificateFileId: stale ?? null }, { $set: { certificateFileId: fileId } });
+  // Referenced only if no other renderer's file got there first (the stale one may be replaced),
+  // and only for the version it shows: a change approved meanwhile awaits its own.
+  const taken = await updateIf<ContractDoc>(
+    Contract,
+    { _id: doc._id, certificateFileId: stale ?? null, registrationVersion: doc.registrationVersion ?? null },
+    { $set: { certificateFileId: fileId } },
+  );
   if (!taken) {
     await deletePdf(fileId);
     const current = (await Contract.findById(contractId).select({ certificateFileId: 1 }).lean()) as ContractDoc | null;
@@ -162,9 +158,12 @@ export async function requeueMissingCertificates(queues: Queues): Promise<number
   // certificate, word for word (DocumentDB uses it only then), with a condition for its scan;
   // status and number are checked on those few (a decision still being carried out has none yet).
   const found = await Contract.find({ certificateFileId: { $type: 'null' }, registeredAt: { $lte: new Date() } })
-    .select({ _id: 1, status: 1, registrationNumber: 1 })
+    .select({ _id: 1, status: 1, registrationNumber: 1, registrationVersion: 1 })
     .lean();
   const missing = found.filter((c) => c.status === 'registered' && typeof c.registrationNumber === 'string');
-  for (const c of missing) await enqueue(queues, 'certificates', 'render', { contractId: String(c._id) }, `cert-${c._id}`);
+  for (const c of missing) await enqueue(queues, 'certificates', 'render', { contractId: String(c._id) }, certificateJobId(String(c._id), c.registrationVersion));
   return missing.length;
 }
+
+/** One render job per contract and registration version (a change's new certificate is a new job). */
+export const certificateJobId = (contractId: string, version: number | null | undefined) => ((version ?? 1) > 1 ? `cert-${contractId}-v${version}` : `cert-${contractId}`);

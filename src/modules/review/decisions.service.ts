@@ -8,10 +8,11 @@
  * notification, certificate. The update also marks the contract `pendingEffects`; if the
  * process dies before clearing that mark, `completeDecisions` (a scheduled job) finishes.
  */
-import { Types } from 'mongoose';
+import { Types, type Model } from 'mongoose';
 import { z } from 'zod';
 import { REFUSAL_REASON_TEXTS } from '../../domain/codes';
-import { cstYear } from '../../domain/time';
+import { addWorkingDays } from '../../domain/calendar';
+import { cstDate, cstYear } from '../../domain/time';
 import type { Config } from '../../config';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
@@ -22,6 +23,8 @@ import type { CurrentUser } from '../accounts/current-user';
 import { recordAudit } from '../audit/audit.service';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 import { notify } from '../notifications/notifications.service';
+import { closeOpenRequest } from '../contracts/requests.slot';
+import { certificateJobId } from './certificate';
 import { markRegistrationRevoked, numberRegistration } from '../registrations/registration-numbers';
 import { tallyAfterDecision } from '../turnover/turnover.service';
 import type { Redis } from 'ioredis';
@@ -94,7 +97,10 @@ async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string,
     return true;
   };
   const ledger = async () => {
-    if (kind === 'revoked') await markRegistrationRevoked(id, doc.revokedAt ? new Date(doc.revokedAt) : new Date());
+    if (kind === 'revoked') {
+      await markRegistrationRevoked(id, doc.revokedAt ? new Date(doc.revokedAt) : new Date());
+      await closeOpenRequest(doc);
+    }
     if (kind === 'registered' || kind === 'revoked') {
       try {
         await tallyAfterDecision(
@@ -115,7 +121,7 @@ async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string,
     if (kind === 'registered' && deps.queues) {
       try {
         // Now numbered: a render that ran too early (by the certificate sweeper) runs again at once.
-        await enqueueNow(deps.queues, 'certificates', 'render', { contractId: id }, `cert-${id}`);
+        await enqueueNow(deps.queues, 'certificates', 'render', { contractId: id }, certificateJobId(id, doc.registrationVersion));
       } catch (err) {
         deps.logger.warn({ contractId: id, err: (err as Error).message }, 'certificate not enqueued; the sweeper will');
       }
@@ -126,7 +132,7 @@ async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string,
 }
 
 /** Waits for every promise (none left running behind a failure), then throws the first failure. */
-async function settled<T>(promises: Promise<T>[]): Promise<T[]> {
+export async function settled<T>(promises: Promise<T>[]): Promise<T[]> {
   const results = await Promise.allSettled(promises);
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
@@ -171,7 +177,7 @@ async function decide(deps: ReviewDeps, actor: CurrentUser, id: string, action: 
     pendingEffects: action,
   };
   // Registered: now awaiting its certificate (null, see the model), in the same update.
-  if (action === 'registered') Object.assign(set, { registeredAt: at, registrationYear: cstYear(at), certificateFileId: null });
+  if (action === 'registered') Object.assign(set, { registeredAt: at, registrationYear: cstYear(at), certificateFileId: null, registrationVersion: 1 });
   // The decision itself: one conditional update, won by exactly one of any racing changes (no
   // read before it: what is in review now is what the reviewer decides; a loser reads to answer).
   const won = await updateIf<ContractDoc>(
@@ -248,4 +254,46 @@ export async function completeDecisions(deps: ReviewDeps, graceMs = EFFECTS_GRAC
     .lean()) as ContractDoc[];
   for (const c of stuck) await carryOutDecision(deps, c);
   return stuck.length;
+}
+
+// ── Expert review ──────────────────────────────────────────────────────────────────────
+
+export const expertReviewSchema = z.object({ note: text(2000) });
+
+/** Working days the bureau has once a disputed filing goes to expert review (DOMAIN.md). */
+export const EXPERT_REVIEW_WORKING_DAYS = 30;
+
+/**
+ * A reviewer sends a disputed filing (or change or cancellation request) to expert review
+ * (专家评审) with a note: its decision deadline becomes 30 working days from today, by the
+ * calendar in force today. Once per submission; 409 unless in review.
+ */
+export async function sendToExpertReview(
+  model: Model<any>,
+  actor: CurrentUser,
+  id: string,
+  input: unknown,
+  { ip, targetType, today = cstDate(new Date()) }: { ip?: string; targetType: 'contract' | 'request'; today?: string },
+): Promise<{ status: 'in_review'; expertReview: true; decisionDeadline: string }> {
+  if (actor.role !== 'reviewer' && actor.role !== 'admin') throw new AppError('FORBIDDEN');
+  const { note } = parseInput(expertReviewSchema, input ?? {});
+  if (!Types.ObjectId.isValid(id)) throw notFound();
+  const at = new Date();
+  const decisionDeadline = addWorkingDays(today, EXPERT_REVIEW_WORKING_DAYS);
+  const won = await updateIf(
+    model,
+    { _id: new Types.ObjectId(id), status: 'in_review', expertReviewAt: null },
+    {
+      $set: { expertReview: true, expertReviewAt: at, decisionDeadline, overdue: false },
+      $push: { history: { at, actorId: new Types.ObjectId(actor.id), actorName: actor.name, action: 'expert_review', note } },
+    },
+  );
+  if (!won) {
+    const current = (await model.findById(id).select({ status: 1, expertReviewAt: 1 }).lean()) as { status: string; expertReviewAt?: Date | null } | null;
+    if (!current) throw notFound();
+    if (current.status === 'in_review') throw conflict('ALREADY_IN_EXPERT_REVIEW', 'errors.alreadyInExpertReview', { current: { status: current.status } });
+    throw notReviewable(current.status);
+  }
+  await recordAudit({ actor, action: `${targetType}.expert_review`, targetType, targetId: id, ip, details: { note, decisionDeadline } });
+  return { status: 'in_review', expertReview: true, decisionDeadline };
 }

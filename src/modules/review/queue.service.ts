@@ -7,7 +7,9 @@ import { AWAITING_BUREAU } from '../../domain/statuses';
 import { cstDate } from '../../domain/time';
 import { AppError } from '../../lib/errors';
 import { parseInput } from '../../lib/validation';
+import type { Model } from 'mongoose';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
+import { RegistrationRequest, type RequestDoc } from '../contracts/request.model';
 import { textFilter } from '../contracts/contracts.service';
 
 export const queueQuerySchema = z.object({
@@ -18,6 +20,8 @@ export const queueQuerySchema = z.object({
   minAmount: z.string().max(20).optional(),
   maxAmount: z.string().max(20).optional(),
   q: z.string().trim().max(100).optional(),
+  /** First filings, change or cancellation requests, or all of them. */
+  kind: z.enum(['all', 'filing', 'change', 'cancellation']).default('all').or(z.literal('').transform(() => 'all' as const)),
   page: z.coerce.number().int().min(1).max(100_000).default(1),
   pageSize: z.coerce.number().int().min(1).max(100).default(25),
 });
@@ -46,33 +50,83 @@ export async function listReviewQueue(rawQuery: unknown, today = cstDate(new Dat
     amount[op] = p.fen;
   }
   if (Object.keys(amount).length) filter.contractAmountFen = amount;
+  // Requests are found by the same filter, on their copy of the contract's title, type and number; they have no amounts of their own.
+  const requestFilter: Record<string, unknown> | null = Object.keys(amount).length || q.kind === 'filing' ? null : { ...filter };
+  if (requestFilter) {
+    delete requestFilter.type;
+    if (q.type) requestFilter.contractType = q.type;
+    if (q.kind === 'change' || q.kind === 'cancellation') requestFilter.kind = q.kind;
+    if (q.q) Object.assign(requestFilter, textFilter(q.q, 'public'));
+  }
   if (q.q) Object.assign(filter, textFilter(q.q, 'private'));
-  const [items, total] = await Promise.all([
-    Contract.find(filter)
-      .sort({ decisionDeadline: 1, submittedAt: 1, _id: 1 })
-      .skip((q.page - 1) * q.pageSize)
-      .limit(q.pageSize)
-      .select({ history: 0, draftRaw: 0 })
-      .lean(),
-    Contract.countDocuments(filter),
+  const withFilings = q.kind === 'all' || q.kind === 'filing';
+  const sort = { decisionDeadline: 1, submittedAt: 1, _id: 1 } as const;
+  // One list sorted by deadline across both: each side's first page × size items, merged.
+  const upTo = q.page * q.pageSize;
+  const [filings, filingTotal, requests, requestTotal] = await Promise.all([
+    withFilings ? Contract.find(filter).sort(sort).limit(requestFilter ? upTo : q.pageSize).skip(requestFilter ? 0 : (q.page - 1) * q.pageSize).select({ history: 0, draftRaw: 0 }).lean() : [],
+    withFilings ? Contract.countDocuments(filter) : 0,
+    requestFilter ? RegistrationRequest.find(requestFilter).sort(sort).limit(upTo).select({ history: 0 }).lean() : [],
+    requestFilter ? RegistrationRequest.countDocuments(requestFilter) : 0,
   ]);
-  const withUrgency = (items as ContractDoc[]).map((c) => {
+  const rows: QueueRow[] = [
+    ...(filings as ContractDoc[]).map((c) => ({ ...c, kind: 'filing' as const, contractId: String(c._id) })),
+    ...(requests as RequestDoc[]).map((r) => ({
+      _id: r._id,
+      kind: r.kind,
+      contractId: String(r.contractId),
+      status: r.status,
+      title: r.contractTitle,
+      type: r.contractType,
+      registrationNumber: r.registrationNumber,
+      seller: null,
+      contractAmountFen: null,
+      technicalAmountFen: null,
+      submittedAt: r.submittedAt,
+      decisionDeadline: r.decisionDeadline,
+      expertReview: r.expertReview,
+      findings: r.findings,
+    })),
+  ];
+  const key = (x: QueueRow) => [x.decisionDeadline ?? '\uffff', x.submittedAt ? new Date(x.submittedAt).toISOString() : '\uffff', String(x._id)].join('|');
+  const page = requestFilter ? rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)).slice((q.page - 1) * q.pageSize, upTo) : rows;
+  const withUrgency = page.map((c) => {
     const open = c.status === 'submitted' || c.status === 'in_review';
     const left = c.decisionDeadline && open ? (c.decisionDeadline < today ? -1 : workingDaysBetween(today, c.decisionDeadline)) : null;
     return { ...c, urgency: left === null ? 'none' : left < 0 ? 'overdue' : left <= SOON_WORKING_DAYS ? 'soon' : 'ok', workingDaysLeft: left };
   });
-  return { items: withUrgency, page: q.page, pageSize: q.pageSize, total, query: q };
+  return { items: withUrgency, page: q.page, pageSize: q.pageSize, total: filingTotal + requestTotal, query: q };
+}
+
+/** A row of the queue: a first filing, or a change or cancellation request (with the contract's title and type). */
+export interface QueueRow {
+  _id: unknown;
+  kind: 'filing' | 'change' | 'cancellation';
+  contractId: string;
+  status: string;
+  title?: string | null;
+  type?: string | null;
+  registrationNumber?: string | null;
+  seller?: { name?: string | null } | null;
+  contractAmountFen?: number | null;
+  technicalAmountFen?: number | null;
+  submittedAt?: Date | null;
+  decisionDeadline?: string | null;
+  expertReview?: boolean | null;
+  findings?: { code?: string | null; severity?: string | null }[];
 }
 
 // ── Deadline watch ─────────────────────────────────────────────────────────────────────
 
 /** Marks open filings past their decision deadline (and unmarks any no longer late). */
 export async function watchDeadlines(today = cstDate(new Date())): Promise<{ overdue: number; marked: number }> {
-  const { modifiedCount: marked } = await Contract.updateMany(
-    { status: { $in: AWAITING_BUREAU }, decisionDeadline: { $lt: today }, overdue: { $ne: true } },
-    { $set: { overdue: true } },
-  );
-  const overdue = await Contract.countDocuments({ status: { $in: AWAITING_BUREAU }, overdue: true });
+  let marked = 0;
+  let overdue = 0;
+  // Filings, and change and cancellation requests, by the same rule.
+  for (const model of [Contract, RegistrationRequest] as Model<any>[]) {
+    marked += (await model.updateMany({ status: { $in: AWAITING_BUREAU }, decisionDeadline: { $lt: today }, overdue: { $ne: true } }, { $set: { overdue: true } })).modifiedCount;
+    overdue += await model.countDocuments({ status: { $in: AWAITING_BUREAU }, overdue: true });
+  }
   return { overdue, marked };
 }
 

@@ -7,8 +7,10 @@ import { cstIso } from '../../domain/time';
 import { formatYuan } from '../../domain/money';
 import { sendAttachment } from '../contracts/contracts.api';
 import { loadContract } from '../contracts/contracts.service';
+import { loadRelated } from '../contracts/related.service';
 import { ensureCertificate } from './certificate';
-import { approveContract, refuseContract, returnContract, revokeContract, type ReviewDeps } from './decisions.service';
+import { approveContract, refuseContract, returnContract, revokeContract, sendToExpertReview, type ReviewDeps } from './decisions.service';
+import { Contract } from '../contracts/contract.model';
 import { listReviewQueue } from './queue.service';
 
 export function reviewDeps(deps: AppDeps): ReviewDeps {
@@ -34,6 +36,11 @@ export function reviewApi(deps: AppDeps): Router {
     res.json(await refuseContract(rd, requireUser(res), req.params.id as string, req.body, req.ip));
   });
 
+  /** POST /contracts/{id}/expert-review: a disputed filing goes to expert review with a note (30 working days from today). */
+  router.post('/contracts/:id/expert-review', authorize('contracts.review'), async (req, res) => {
+    res.json(await sendToExpertReview(Contract, requireUser(res), req.params.id as string, req.body, { ip: req.ip, targetType: 'contract' }));
+  });
+
   /** POST /contracts/{id}/revoke: an admin revokes a registration, with the reason. */
   router.post('/contracts/:id/revoke', authorize('contracts.revoke'), async (req, res) => {
     res.json(await revokeContract(rd, requireUser(res), req.params.id as string, req.body, req.ip));
@@ -55,6 +62,8 @@ export function reviewApi(deps: AppDeps): Router {
     res.json({
       items: items.map((c) => ({
         id: String(c._id),
+        kind: c.kind,
+        contractId: c.contractId,
         status: c.status,
         title: c.title ?? null,
         type: c.type ?? null,
@@ -72,6 +81,16 @@ export function reviewApi(deps: AppDeps): Router {
       pageSize,
       total,
     });
+  });
+
+  /** GET /related-contracts/{id}/certificate.pdf: the certificate of a registered contract another organisation filed naming the applicant's (404 otherwise). */
+  router.get('/related-contracts/:id/certificate.pdf', authorize('contracts.related'), async (req, res) => {
+    const doc = await loadRelated(requireUser(res), req.params.id as string);
+    if (doc.status !== 'registered') {
+      throw new AppError('CONFLICT', { code: 'CONTRACT_NOT_REGISTERED', messageKey: 'errors.contractNotRegistered', extra: { current: { status: doc.status } } });
+    }
+    const { fileId, size } = await ensureCertificate(String(doc._id), deps.config.agency.nameZh, deps.config.publicUrl);
+    await sendAttachment(res, { id: fileId, filename: `certificate-${doc.registrationNumber}.pdf`, size }, req.query.inline === '1');
   });
 
   return router;

@@ -11,7 +11,9 @@ import { flash, listOrUnfiltered, pickFields } from '../../lib/http/forms';
 import { contractView } from '../contracts/contracts.pages';
 import { loadContract } from '../contracts/contracts.service';
 import { reviewDeps } from './review.api';
-import { approveContract, REFUSAL_REASONS, refuseContract, returnContract, revokeContract } from './decisions.service';
+import { approveContract, REFUSAL_REASONS, refuseContract, returnContract, revokeContract, sendToExpertReview } from './decisions.service';
+import { Contract } from '../contracts/contract.model';
+import { requestsOf } from '../contracts/request.model';
 import { listReviewQueue } from './queue.service';
 
 const t = (res: Response) => res.locals.t as TFunction;
@@ -31,6 +33,7 @@ export function reviewPages(deps: AppDeps): Router {
       items: result.items.map((c) => ({
         ...c,
         id: String(c._id),
+        href: c.kind === 'filing' ? `/review/${c._id}` : `/review/requests/${c._id}`,
         typeLabel: codeOptions(CONTRACT_TYPES, lang).find((o) => o.value === c.type)?.label ?? '',
         amountText: typeof c.contractAmountFen === 'number' ? formatYuanGrouped(c.contractAmountFen) : '',
         errors: (c.findings ?? []).filter((f) => f.severity === 'error').length,
@@ -39,7 +42,7 @@ export function reviewPages(deps: AppDeps): Router {
       total: result.total,
       page: result.page,
       pages: Math.max(1, Math.ceil(result.total / result.pageSize)),
-      query: { status: q.status, type: q.type ?? '', deadline: q.deadline ?? '', findings: q.findings ?? '', minAmount: q.minAmount ?? '', maxAmount: q.maxAmount ?? '', q: q.q ?? '' },
+      query: { status: q.status, kind: q.kind, type: q.type ?? '', deadline: q.deadline ?? '', findings: q.findings ?? '', minAmount: q.minAmount ?? '', maxAmount: q.maxAmount ?? '', q: q.q ?? '' },
       types: codeOptions(CONTRACT_TYPES, lang),
       filterError,
     });
@@ -48,7 +51,8 @@ export function reviewPages(deps: AppDeps): Router {
   /** GET /review/:id: the filing beside its PDF, with findings, history and the decision forms. */
   router.get('/review/:id', reviewing, async (req, res) => {
     const doc = await loadContract(requireUser(res), req.params.id as string);
-    res.render('review/show', { contract: contractView(doc, res.locals.lang as string, 'bureau'), reasons: REFUSAL_REASONS });
+    const requests = doc.registrationNumber ? await requestsOf(doc._id) : [];
+    res.render('review/show', { contract: contractView(doc, res.locals.lang as string, 'bureau'), reasons: REFUSAL_REASONS, requests });
   });
 
   const decision = (name: string, run: (id: string, body: Record<string, string>, res: Response, ip?: string) => Promise<unknown>) =>
@@ -71,6 +75,8 @@ export function reviewPages(deps: AppDeps): Router {
   router.post('/review/:id/return', reviewing, decision('return', (id, b, res, ip) => returnContract(rd, requireUser(res), id, { reason: b.reason }, ip)));
   /** POST /review/:id/refuse */
   router.post('/review/:id/refuse', reviewing, decision('refuse', (id, b, res, ip) => refuseContract(rd, requireUser(res), id, { reasonCode: b.reasonCode, note: b.note || undefined }, ip)));
+  /** POST /review/:id/expert-review: to expert review with a note (30 working days from today). */
+  router.post('/review/:id/expert-review', reviewing, decision('expert', (id, b, res, ip) => sendToExpertReview(Contract, requireUser(res), id, { note: b.note }, { ip, targetType: 'contract' })));
   /** POST /review/:id/revoke (admins) */
   router.post('/review/:id/revoke', authorize('contracts.revoke'), decision('revoke', (id, b, res, ip) => revokeContract(rd, requireUser(res), id, { reason: b.reason }, ip)));
 

@@ -1,7 +1,7 @@
 /**
  * The turnover ledger and the tallies built from it.
  *
- * Every registration and every revocation is one ledger entry, inserted once (its event key
+ * Every registration, change, cancellation and revocation is a ledger entry, inserted once (its event key
  * is unique) with a gap-free sequence number per year (lib/counters). A year's tally records
  * the last sequence it has applied and moves forward by one `$inc` conditional on it, so
  * each entry is counted exactly once however often the tally job runs.
@@ -11,9 +11,10 @@ import mongoose, { Schema } from 'mongoose';
 const ledgerSchema = new Schema(
   {
     _id: { type: String, required: true }, // "<year>-<seq, 9 digits>": the year and the gap-free sequence
-    e: { type: String, required: true }, // event key: "registered:<contractId>" | "revoked:<contractId>"
+    e: { type: String, required: true }, // event key: "registered:<contractId>", "revoked:<contractId>[:<requestId>]", "changed:<requestId>", "cancelled:<requestId>"
     s: { type: Number, required: true, enum: [1, -1, 0] }, // +1 adds, -1 takes back, 0 fills a number whose taker died
     f: { type: String, default: '' }, // the fact, encoded by domain/tally.encodeFact
+    g: { type: String, default: undefined }, // a change's fact before it (counted with the opposite sign): the entry moves the difference
   },
   { versionKey: false },
 );

@@ -12,6 +12,7 @@ import { isDuplicateKey } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { enqueue, type Queues } from '../../lib/queues';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
+import { RegistrationRequest, type RequestDoc } from '../contracts/request.model';
 import { Registration } from '../registrations/registration.model';
 import { ReconciliationRun, TallyEntry, YearTallyDoc } from './turnover.model';
 
@@ -36,13 +37,13 @@ async function highestLedgerSeq(year: number): Promise<number> {
  * the applier after a while (see `applyPending`); a recorder that comes back late then finds
  * its slot taken and records under a fresh number.
  */
-async function recordOnce(eventKey: string, sign: 1 | -1, fact: TallyFact, knownAbsent = false): Promise<void> {
+async function recordOnce(eventKey: string, sign: 1 | -1, fact: TallyFact, knownAbsent = false, before?: TallyFact): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     if (!(attempt === 0 && knownAbsent) && (await TallyEntry.exists({ e: eventKey }))) return;
     const numberKey = attempt === 0 ? eventKey : `${eventKey}#${attempt}`;
     const seq = await takeNumber(ledgerCounterId(fact.year), numberKey, () => highestLedgerSeq(fact.year));
     try {
-      await TallyEntry.create({ _id: entryId(fact.year, seq), e: eventKey, s: sign, f: encodeFact(fact) });
+      await TallyEntry.create({ _id: entryId(fact.year, seq), e: eventKey, s: sign, f: encodeFact(fact), ...(before ? { g: encodeFact(before) } : {}) });
       return;
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
@@ -59,10 +60,12 @@ async function recordedFact(contractId: string): Promise<TallyFact | null> {
 }
 
 /**
- * Records a registration (adds its amounts to its CST registration year) or a revocation
- * (takes back exactly what the registration added). Idempotent per contract and kind.
+ * Records a registration (adds its amounts to its CST registration year) or a revocation:
+ * the registration was void, so everything it counted is taken back where it counted, the
+ * registration in its year and each approved change in the change's year. Idempotent per
+ * contract and kind. Returns the years whose tallies moved.
  */
-export async function recordTallyEvent(kind: 'registered' | 'revoked', c: ContractDoc, agencyCode: string, { firstRun = false } = {}): Promise<number> {
+export async function recordTallyEvent(kind: 'registered' | 'revoked', c: ContractDoc, agencyCode: string, { firstRun = false } = {}): Promise<number[]> {
   const id = String(c._id);
   if (!c.registeredAt) throw new Error(`contract ${id} has no registration time`);
   // A registration just won cannot have been recorded yet (`firstRun`): no look-up.
@@ -71,8 +74,44 @@ export async function recordTallyEvent(kind: 'registered' | 'revoked', c: Contra
     fact = factOf({ ...c, registeredAt: new Date(c.registeredAt) }, agencyCode);
     await recordOnce(`registered:${id}`, 1, fact, true); // just looked it up: absent
   }
-  if (kind === 'revoked') await recordOnce(`revoked:${id}`, -1, fact);
-  return fact.year;
+  if (kind === 'registered') return [fact.year];
+  const years = new Set([fact.year]);
+  await recordOnce(`revoked:${id}`, -1, fact);
+  for (const r of await appliedChanges(c)) {
+    const { inFact, outFact } = requestFacts(r);
+    await recordRequestEntry(r); // a change carried out just before the revocation may lack its entry still
+    await recordOnce(`revoked:${id}:${r._id}`, -1, inFact!, false, outFact);
+    years.add(inFact!.year);
+  }
+  return [...years];
+}
+
+/** The approved changes carried out on a contract, in order. */
+async function appliedChanges(c: Pick<ContractDoc, 'appliedRequests'>): Promise<RequestDoc[]> {
+  const ids = c.appliedRequests ?? [];
+  if (!ids.length) return [];
+  const found = (await RegistrationRequest.find({ _id: { $in: ids }, kind: 'change' }).select({ kind: 1, applied: 1 }).lean()) as RequestDoc[];
+  const order = new Map(ids.map((rid, i) => [String(rid), i]));
+  return found.sort((a, b) => order.get(String(a._id))! - order.get(String(b._id))!);
+}
+
+/** The facts an approved request fixed at its approval (in the year and month it was registered). */
+function requestFacts(r: Pick<RequestDoc, '_id' | 'kind' | 'applied'>): { outFact: TallyFact; inFact: TallyFact | null } {
+  if (!r.applied?.outFact) throw new Error(`request ${r._id} has no approval to count`);
+  return { outFact: decodeFact(r.applied.outFact), inFact: r.applied.inFact ? decodeFact(r.applied.inFact) : null };
+}
+
+/**
+ * Records an approved change (one entry that takes the old fact out and puts the new one in,
+ * in the year the change is registered: the difference, and nothing else, moves) or an
+ * approved cancellation (the contract's current amounts leave the year it is registered in).
+ * Idempotent per request. Returns the year.
+ */
+export async function recordRequestEntry(r: Pick<RequestDoc, '_id' | 'kind' | 'applied'>): Promise<number> {
+  const { outFact, inFact } = requestFacts(r);
+  if (r.kind === 'change') await recordOnce(`changed:${r._id}`, 1, inFact!, false, outFact);
+  else await recordOnce(`cancelled:${r._id}`, -1, outFact);
+  return outFact.year;
 }
 
 interface StoredTally {
@@ -109,6 +148,13 @@ function incrementsOf(delta: YearTally): Record<string, number> {
   return inc;
 }
 
+/** Adds a ledger entry to a running tally: its fact with its sign, and a change's earlier fact with the opposite one. */
+function addEntry(t: YearTally, e: { s: number; f: string; g?: string | null }): void {
+  const sign = e.s as 1 | -1;
+  addInPlace(t, decodeFact(e.f), sign);
+  if (e.g) addInPlace(t, decodeFact(e.g), sign === 1 ? -1 : 1);
+}
+
 /** Fills the ledger number after `appliedSeq` with a no-op if its taker plainly died; true if it did. */
 async function fillLostEntry(year: number, seq: number, lostAfterMs: number): Promise<boolean> {
   if ((await lastNumber(ledgerCounterId(year))) < seq) return false; // nothing taken yet: no hole
@@ -138,7 +184,7 @@ export async function applyPending(year: number, lostAfterMs = LOST_ENTRY_AFTER_
     let seq = from;
     for (const e of entries) {
       if (seqOf(e._id) !== seq + 1) break; // a number taken but not yet written: stop before it
-      if (e.s !== 0) addInPlace(delta, decodeFact(e.f), e.s as 1 | -1);
+      if (e.s !== 0) addEntry(delta, e);
       seq += 1;
     }
     if (seq === from) {
@@ -254,15 +300,27 @@ export interface TallyDeps {
  * in case this process stops here. Both paths are idempotent.
  */
 export async function tallyAfterDecision(deps: TallyDeps, kind: 'registered' | 'revoked', c: ContractDoc, opts: { firstRun?: boolean } = {}): Promise<void> {
-  const year = await recordTallyEvent(kind, c, deps.agencyCode, opts);
-  if (deps.queues) {
-    try {
-      await enqueue(deps.queues, 'turnover', 'apply', { year }, `tally-${kind}-${c._id}`);
-    } catch (err) {
-      deps.logger.warn({ year, err: (err as Error).message }, 'tally job not enqueued; reconciliation will catch up');
+  const years = await recordTallyEvent(kind, c, deps.agencyCode, opts);
+  await refreshAfter(deps, years, `tally-${kind}-${c._id}`);
+}
+
+/** The same after an approved change or cancellation. */
+export async function tallyAfterRequest(deps: TallyDeps, r: Pick<RequestDoc, '_id' | 'kind' | 'applied'>): Promise<void> {
+  const year = await recordRequestEntry(r);
+  await refreshAfter(deps, [year], `tally-${r.kind}-${r._id}`);
+}
+
+async function refreshAfter(deps: TallyDeps, years: number[], jobKey: string): Promise<void> {
+  for (const year of years) {
+    if (deps.queues) {
+      try {
+        await enqueue(deps.queues, 'turnover', 'apply', { year }, years.length === 1 ? jobKey : `${jobKey}-${year}`);
+      } catch (err) {
+        deps.logger.warn({ year, err: (err as Error).message }, 'tally job not enqueued; reconciliation will catch up');
+      }
     }
+    if (deps.redis) void refreshBeside(deps, year);
   }
-  if (deps.redis) void refreshBeside(deps, year);
 }
 
 /**
@@ -313,13 +371,15 @@ export async function refreshYear(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'ta
 /**
  * Recomputes every year's tally and corrects any difference, recording what it found. It
  * reads the register of registration numbers (one small document per registered contract,
- * with its revocation) and the ledger, each once and side by side:
- * - every registration must have its ledger entry, and every revocation its reversing entry
- *   (a crash between a decision and its entry leaves one missing): missing ones are added;
+ * with its revocation), the approved changes and cancellations, and the ledger, each once and
+ * side by side:
+ * - every registration, change and cancellation must have its ledger entry, and every
+ *   revocation its reversing entries (a crash between a decision and its entry leaves one
+ *   missing): missing ones are added;
  * - each year's stored tally must equal the sum of the ledger entries it has applied: a
  *   damaged one is replaced by that sum, computed for the very sequence it has applied (so a
  *   registration arriving meanwhile is neither lost nor counted twice);
- * - the result is checked against the registrations themselves.
+ * - the result is checked against the registrations, changes and cancellations themselves.
  */
 export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targetFen' | 'agencyCode'>, trigger: string, actorEmail: string | null = null) {
   const started = new Date();
@@ -328,37 +388,60 @@ export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targ
     const v = await p;
     return [v, Date.now() - t0] as const;
   };
-  const [[numbers, registrationsMs], [rawEntries, ledgerMs], [stored]] = await Promise.all([
+  const [[numbers, registrationsMs], [rawEntries, ledgerMs], [stored], [requests]] = await Promise.all([
     timed(Registration.find().select({ _id: 0, contractId: 1, revokedAt: 1 }).batchSize(10_000).lean()),
     timed(TallyEntry.find().batchSize(10_000).lean()),
     timed(YearTallyDoc.find().select({ year: 1 }).lean()),
+    // Approved changes and cancellations whose follow-up is done (one still being carried out is the sweeper's).
+    timed(RegistrationRequest.find({ status: 'registered', pendingEffects: null }).select({ contractId: 1, kind: 1, applied: 1 }).lean() as Promise<RequestDoc[]>),
   ]);
   interface Entry {
     year: number;
     seq: number;
     sign: 1 | -1;
     fact: TallyFact;
+    before: TallyFact | null;
   }
   const byKey = new Map<string, Entry>();
   const noops: { year: number; seq: number }[] = [];
   for (const e of rawEntries) {
     if (e.s === 0) noops.push({ year: yearOf(e._id), seq: seqOf(e._id) });
-    else byKey.set(e.e, { year: yearOf(e._id), seq: seqOf(e._id), sign: e.s as 1 | -1, fact: decodeFact(e.f) });
+    else byKey.set(e.e, { year: yearOf(e._id), seq: seqOf(e._id), sign: e.s as 1 | -1, fact: decodeFact(e.f), before: e.g ? decodeFact(e.g) : null });
   }
+  const requestsOf = new Map<string, RequestDoc[]>();
+  for (const r of requests) {
+    const list = requestsOf.get(String(r.contractId)) ?? [];
+    list.push(r);
+    requestsOf.set(String(r.contractId), list);
+  }
+  const requestKey = (r: RequestDoc) => (r.kind === 'change' ? `changed:${r._id}` : `cancelled:${r._id}`);
+  // Every event must have its entry (a crash between an event and its entry leaves one missing).
   let missingEntries = 0;
+  const remember = async (key: string) => {
+    const e = (await TallyEntry.findOne({ e: key }).lean())!;
+    byKey.set(key, { year: yearOf(e._id), seq: seqOf(e._id), sign: e.s as 1 | -1, fact: decodeFact(e.f), before: e.g ? decodeFact(e.g) : null });
+  };
   for (const r of numbers) {
-    const needs = r.revokedAt ? [`registered:${r.contractId}`, `revoked:${r.contractId}`] : [`registered:${r.contractId}`];
+    const own = requestsOf.get(r.contractId) ?? [];
+    const needs = [`registered:${r.contractId}`, ...own.map(requestKey)];
+    if (r.revokedAt) needs.push(`revoked:${r.contractId}`, ...own.filter((q) => q.kind === 'change').map((q) => `revoked:${r.contractId}:${q._id}`));
     const lacking = needs.filter((k) => !byKey.has(k));
     if (!lacking.length) continue;
     const c = (await Contract.findById(r.contractId).lean()) as ContractDoc | null;
     if (!c?.registeredAt) continue;
     missingEntries += lacking.length;
-    const fact = byKey.get(`registered:${r.contractId}`)?.fact ?? factOf({ ...c, registeredAt: new Date(c.registeredAt) }, deps.agencyCode);
-    for (const key of lacking) {
-      const sign = key.startsWith('revoked:') ? -1 : 1;
-      await recordOnce(key, sign, fact);
-      const e = (await TallyEntry.findOne({ e: key }).lean())!;
-      byKey.set(key, { year: fact.year, seq: seqOf(e._id), sign, fact });
+    if (lacking.includes(`registered:${r.contractId}`)) {
+      await recordOnce(`registered:${r.contractId}`, 1, factOf({ ...c, registeredAt: new Date(c.registeredAt) }, deps.agencyCode));
+      await remember(`registered:${r.contractId}`);
+    }
+    for (const q of own) {
+      if (!lacking.includes(requestKey(q))) continue;
+      await recordRequestEntry(q);
+      await remember(requestKey(q));
+    }
+    if (r.revokedAt) {
+      await recordTallyEvent('revoked', c, deps.agencyCode);
+      for (const key of lacking.filter((k) => k.startsWith('revoked:'))) await remember(key);
     }
   }
   const entriesByYear = new Map<number, Entry[]>();
@@ -367,12 +450,21 @@ export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targ
     list.push(e);
     entriesByYear.set(e.year, list);
   }
-  // What the registrations add up to, per year, with the facts they recorded.
+  // What the registrations and their changes and cancellations add up to, per year, with the
+  // facts they recorded; a revoked registration adds nothing anywhere.
   const fromRegistrations = new Map<number, YearTally>();
+  const addTo = (fact: TallyFact, sign: 1 | -1, before: TallyFact | null = null) => {
+    accumulate(fromRegistrations, fact, sign);
+    if (before) accumulate(fromRegistrations, before, sign === 1 ? -1 : 1);
+  };
   for (const r of numbers) {
     if (r.revokedAt) continue;
     const fact = byKey.get(`registered:${r.contractId}`)?.fact;
-    if (fact) accumulate(fromRegistrations, fact, 1);
+    if (fact) addTo(fact, 1);
+    for (const q of requestsOf.get(r.contractId) ?? []) {
+      const e = byKey.get(requestKey(q));
+      if (e) addTo(e.fact, e.sign, e.before);
+    }
   }
   const years = [...new Set([...entriesByYear.keys(), ...stored.map((d) => d.year), ...fromRegistrations.keys()])].sort();
   const corrected: { year: number; differences: string[] }[] = [];
@@ -384,13 +476,16 @@ export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targ
       let highest = 0;
       for (const e of entriesByYear.get(year) ?? []) {
         highest = Math.max(highest, e.seq);
-        if (e.seq <= doc.appliedSeq) accumulate(sums, e.fact, e.sign);
+        if (e.seq <= doc.appliedSeq) {
+          accumulate(sums, e.fact, e.sign);
+          if (e.before) accumulate(sums, e.before, e.sign === 1 ? -1 : 1);
+        }
       }
       // Entries appended and applied after the scan (a registration meanwhile): read them by `_id`.
       for (const n of noops) if (n.year === year) highest = Math.max(highest, n.seq);
       for (let seq = highest + 1; seq <= doc.appliedSeq; seq++) {
         const e = await TallyEntry.findById(entryId(year, seq)).lean();
-        if (e && e.s !== 0) accumulate(sums, decodeFact(e.f), e.s as 1 | -1);
+        if (e && e.s !== 0) addEntry((sums.get(year) ?? sums.set(year, emptyTally(year)).get(year))!, e);
       }
       const sum = sums.get(year) ?? emptyTally(year);
       const differences = diffTallies(doc.tally, sum);
