@@ -5,13 +5,15 @@ import { Contract } from '../../src/modules/contracts/contract.model';
 import { RegistrationRequest } from '../../src/modules/contracts/request.model';
 import { Notification } from '../../src/modules/notifications/notification.model';
 import { addWorkingDays } from '../../src/domain/calendar';
+import { formatYuan } from '../../src/domain/money';
 import { cstDate } from '../../src/domain/time';
 import { completeRequestDecisions, verifyRequest } from '../../src/modules/changes/request-decisions.service';
 import { numberRegistration } from '../../src/modules/registrations/registration-numbers';
 import { TallyEntry } from '../../src/modules/turnover/turnover.model';
 import { applyPending, getTally, reconcile, recordTallyEvent, refreshesSettled } from '../../src/modules/turnover/turnover.service';
 import { startTestApp, testLogger, type TestApp } from '../support/harness';
-import { bearer, inReviewContract, makeBureauUser, makePdf, readyDraft, reviewerToken, tokenFor, verifiedApplicant } from '../support/fixtures';
+import { bearer, completeContract, inReviewContract, makeBureauUser, makePdf, readyDraft, reviewerToken, tokenFor, verifiedApplicant } from '../support/fixtures';
+import { verifySubmission } from '../../src/modules/review/verification.service';
 
 let t: TestApp;
 let reviewer: string;
@@ -340,4 +342,38 @@ it('a reviewer sends a disputed filing to expert review: 30 working days from to
   const again = await request(t.app).post(`/api/v1/contracts/${id}/expert-review`).set(auth(reviewer)).send({ note: '再次' }).expect(409);
   expect(again.body.error.reason).toBe('ALREADY_IN_EXPERT_REVIEW');
   await request(t.app).post(`/api/v1/contracts/${new Types.ObjectId()}/expert-review`).set(auth(reviewer)).send({ note: 'x' }).expect(404);
+});
+
+it('counts a technology import (技术引进) on the buyer side (吸纳) only, never in the city\'s output, and takes it back from there', async () => {
+  const a = await verifiedApplicant(t.app);
+  const seller = { name: 'Alpine Battery Technologies GmbH', nature: '180', country: 'DE', contactPerson: 'Anna Berger', phone: '+49 89 1234567', email: 'anna@alpine-battery.test', address: 'Leopoldstraße 1, München' };
+  const created = await request(t.app)
+    .post('/api/v1/contracts')
+    .set(auth(a.token))
+    .send(completeContract({ direction: 'import', seller, buyers: [{ contactPerson: '李工', phone: '0971-1234567', email: 'li@buyer.test', legalRepresentative: '张总', address: '西宁市城东区' }], contractAmount: '123456.78', technicalAmount: '123456.78', deductions: [] }))
+    .expect(201);
+  const id = created.body.id as string;
+  await request(t.app).post(`/api/v1/contracts/${id}/attachments`).set(auth(a.token)).attach('file', await makePdf(), 'c.pdf').expect(201);
+  await request(t.app).post(`/api/v1/contracts/${id}/submit`).set(auth(a.token)).expect(202);
+  expect(await verifySubmission(id, 1, '630100')).toBe('verified');
+  const tally = async () => {
+    await refreshesSettled();
+    await applyPending(year);
+    return (await getTally(year)).tally;
+  };
+  const before = await tally();
+  await request(t.app).post(`/api/v1/contracts/${id}/approve`).set(auth(reviewer)).send({}).expect(200);
+  const after = await tally();
+  expect(after.totals).toEqual(before.totals); // not this city's output
+  expect(after.by.type).toEqual(before.by.type);
+  expect(after.buyerSide.contractFen - before.buyerSide.contractFen).toBe(123_456_78);
+  expect(after.buyerSide.count - before.buyerSide.count).toBe(1);
+  // The public figure (the output) does not move either.
+  const pub = (await request(t.app).get('/api/v1/public/turnover').expect(200)).body;
+  expect([pub.contractAmount, pub.buyerSide.contractAmount]).toEqual([formatYuan(after.totals.contractFen), formatYuan(after.buyerSide.contractFen)]);
+  await request(t.app).post(`/api/v1/contracts/${id}/revoke`).set(auth(admin)).send({ reason: '重复登记' }).expect(200);
+  const revoked = await tally();
+  expect(revoked.buyerSide).toEqual(before.buyerSide);
+  expect(revoked.totals).toEqual(before.totals);
+  await expectReconciled();
 });
