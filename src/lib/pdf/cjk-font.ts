@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import * as fontkit from 'fontkit';
+import PDFDocument from 'pdfkit';
 
 /** Debian's fonts-wqy-zenhei (installed by scripts/ensure-deps.sh and the Dockerfile). */
 export const CJK_FONT = { path: process.env.CERT_FONT_PATH ?? '/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc', family: 'WenQuanYiZenHei' };
@@ -19,4 +20,19 @@ export function loadCjkFont(): fontkit.Font {
     cjkFont = fontkit.openSync(CJK_FONT.path, CJK_FONT.family) as fontkit.Font;
   }
   return cjkFont;
+}
+
+/** A new A4 document set in the CJK font, and the bytes it makes once ended (`doc.end()`). */
+export function cjkPdf(info: { Title: string; Author: string }): { doc: PDFKit.PDFDocument; done: Promise<Buffer> } {
+  const font = loadCjkFont();
+  const doc = new PDFDocument({ size: 'A4', margin: 56, info });
+  const chunks: Buffer[] = [];
+  doc.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<Buffer>((resolve, reject) => {
+    doc.on('end', () => resolve(Buffer.concat(chunks)));
+    doc.on('error', reject);
+  });
+  doc.registerFont('cjk', font as never);
+  doc.font('cjk');
+  return { doc, done };
 }

@@ -17,7 +17,7 @@ import { parseInput, text } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
 import { deletePdf, inspectPdf, MAX_ATTACHMENT_BYTES, safeFilename, storePdf } from '../contracts/attachments.store';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
-import { decisionView, fieldsOf, loadContract, partyFor, withStoredIdNumbers, type UploadedFile } from '../contracts/contracts.service';
+import { decisionView, fieldsOf, historyEntry, loadContract, partyFor, requireApplicant, withStoredIdNumbers, type UploadedFile } from '../contracts/contracts.service';
 import { RegistrationRequest, type RequestDoc } from '../contracts/request.model';
 export { requestsOf } from '../contracts/request.model';
 import { releaseRequestSlot, takeRequestSlot } from '../contracts/requests.slot';
@@ -29,19 +29,6 @@ const FIXED_PARTY_KEYS = ['name', 'uscc', 'nature', 'regionCode'] as const;
 
 export const changeSchema = z.object({ reason: text(2000), fields: z.record(z.string(), z.unknown()) });
 export const cancellationSchema = z.object({ reason: text(2000) });
-
-const historyEntry = (user: CurrentUser | null, action: string, note: string | null = null) => ({
-  at: new Date(),
-  actorId: user ? new Types.ObjectId(user.id) : null,
-  actorName: user?.name ?? null,
-  action,
-  note,
-});
-
-function requireApplicant(user: CurrentUser): string {
-  if (user.role !== 'applicant' || !user.organizationId) throw new AppError('FORBIDDEN');
-  return user.organizationId;
-}
 
 const notRegistered = (status: string) => conflict('CONTRACT_NOT_REGISTERED', 'errors.contractNotRegistered', { current: { status } });
 const requestOpen = (requestId: string) => conflict('REQUEST_ALREADY_OPEN', 'errors.requestAlreadyOpen', { current: { requestId } });

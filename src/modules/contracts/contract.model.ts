@@ -22,7 +22,8 @@ const partySchema = new Schema(
   { _id: false },
 );
 
-const attachmentSchema = new Schema(
+/** Parts a change or cancellation request (request.model) keeps the same way. */
+export const attachmentSchema = new Schema(
   {
     id: { type: String, required: true },
     filename: { type: String, required: true },
@@ -34,7 +35,7 @@ const attachmentSchema = new Schema(
   { _id: false },
 );
 
-const historySchema = new Schema(
+export const historySchema = new Schema(
   {
     at: { type: Date, required: true },
     actorId: { type: Schema.Types.ObjectId, default: null },
@@ -45,7 +46,7 @@ const historySchema = new Schema(
   { _id: false },
 );
 
-const findingSchema = new Schema(
+export const findingSchema = new Schema(
   {
     code: { type: String, required: true },
     severity: { type: String, required: true, enum: ['info', 'warning', 'error'] },
@@ -53,6 +54,11 @@ const findingSchema = new Schema(
     messageEn: { type: String, required: true },
     related: { type: [String], default: [] },
   },
+  { _id: false },
+);
+
+export const decisionSchema = new Schema(
+  { action: String, reasonCode: Number, note: String, at: Date, actorId: Schema.Types.ObjectId, actorName: String },
   { _id: false },
 );
 
@@ -109,13 +115,7 @@ const contractSchema = new Schema(
     expertReview: { type: Boolean, default: false },
     /** Past its decision deadline (set by the deadline watch). */
     overdue: { type: Boolean, default: false },
-    decision: {
-      type: new Schema(
-        { action: String, reasonCode: Number, note: String, at: Date, actorId: Schema.Types.ObjectId, actorName: String },
-        { _id: false },
-      ),
-      default: null,
-    },
+    decision: { type: decisionSchema, default: null },
     /**
      * The decision whose follow-up (registration number, ledger entry, notification,
      * certificate) is not yet known to be done: set in the same atomic update as the decision

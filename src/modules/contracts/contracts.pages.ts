@@ -12,13 +12,10 @@ import {
   PLAN_SOURCES,
   PRIORITY_AREAS,
   TECHNICAL_FIELDS,
-  codeLabel,
-  CONTRACT_SUBTYPES,
 } from '../../domain/codes';
 import type { Issue } from '../../domain/contract-input';
-import { countryName, countryOptions } from '../../domain/countries';
-import { formatYuanGrouped } from '../../domain/money';
-import { regionChoices, regionName } from '../../domain/regions';
+import { countryOptions } from '../../domain/countries';
+import { regionChoices } from '../../domain/regions';
 import type { AppDeps } from '../../lib/deps';
 import { AppError, toAppError } from '../../lib/errors';
 import { authorize, requireUser } from '../../lib/http/authorize';
@@ -28,6 +25,7 @@ import { getOrganization } from '../organizations/organizations.service';
 import { CONTRACT_STATUSES, EDITABLE_STATUSES, WITHDRAWABLE_STATUSES, type ContractStatus } from './contract.model';
 import { sendAttachment } from './contracts.api';
 import { requestsOf } from './request.model';
+import { contractLabels, partyLabels } from './contract-labels';
 import { formAction, formToInput, formValues, issuesByField, subtypeGroups } from './contracts.form';
 import {
   addAttachment,
@@ -66,30 +64,13 @@ function choices(lang: string) {
   };
 }
 
-/** Labels for showing a filing (not editing it). */
 /** A contract for the pages; an applicant gets findings without other organisations' data. */
 export function contractView(doc: ContractRecord, lang: string, audience: 'applicant' | 'bureau') {
-  const party = (p: Record<string, unknown> | null | undefined) =>
-    p && {
-      ...p,
-      natureLabel: codeLabel(ENTITY_NATURES, p.nature as string, lang),
-      place: p.country ? countryName(p.country as string, lang) : regionName(p.regionCode as string),
-    };
-  const subs = doc.type ? (CONTRACT_SUBTYPES as Record<string, Record<string, { zh: string; en: string }>>)[doc.type] : undefined;
+  const party = (p: Record<string, unknown> | null | undefined) => p && partyLabels(p as { nature?: string; country?: string; regionCode?: string }, lang);
   return {
     ...doc,
     id: String(doc._id),
-    typeLabel: codeLabel(CONTRACT_TYPES, doc.type, lang),
-    subtypeLabel: subs && doc.subtype ? codeLabel(subs, doc.subtype, lang) : '',
-    contractAmountText: typeof doc.contractAmountFen === 'number' ? formatYuanGrouped(doc.contractAmountFen) : '',
-    technicalAmountText: typeof doc.technicalAmountFen === 'number' ? formatYuanGrouped(doc.technicalAmountFen) : '',
-    deductionsText: (doc.deductions ?? []).map((d) => ({ label: codeLabel(DEDUCTION_ITEMS, d.item, lang), amount: formatYuanGrouped(d.amountFen ?? 0) })),
-    paymentLabel: codeLabel(PAYMENT_METHODS, doc.paymentMethod, lang),
-    planLabel: codeLabel(PLAN_SOURCES, doc.planSource, lang),
-    ipLabel: codeLabel(IP_TYPES, doc.ipType, lang),
-    fieldLabel: codeLabel(TECHNICAL_FIELDS, doc.technicalField, lang),
-    objectiveLabel: codeLabel(OBJECTIVES, doc.socioEconomicObjective, lang),
-    priorityLabel: codeLabel(PRIORITY_AREAS, doc.priorityArea, lang),
+    ...contractLabels(doc, lang),
     sellerView: party(doc.seller as unknown as Record<string, unknown> | undefined),
     buyersView: (doc.buyers ?? []).map((b) => party(b as unknown as Record<string, unknown>)),
     coSellersView: (doc.coSellers ?? []).map((c) => party(c as unknown as Record<string, unknown>)),

@@ -92,7 +92,7 @@ export function fieldsSet(f: ContractFields, registrationNumber?: string | null)
   return set;
 }
 
-const historyEntry = (user: CurrentUser | null, action: string, note: string | null = null) => ({
+export const historyEntry = (user: CurrentUser | null, action: string, note: string | null = null) => ({
   at: new Date(),
   actorId: user ? new Types.ObjectId(user.id) : null,
   actorName: user?.name ?? null,
@@ -142,7 +142,7 @@ export async function listContracts(user: CurrentUser, rawQuery: unknown) {
 
 // ── Writing ────────────────────────────────────────────────────────────────────────────
 
-function requireApplicant(user: CurrentUser): string {
+export function requireApplicant(user: CurrentUser): string {
   if (user.role !== 'applicant' || !user.organizationId) throw new AppError('FORBIDDEN');
   return user.organizationId;
 }

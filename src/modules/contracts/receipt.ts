@@ -9,7 +9,6 @@
  * without a number and the number is taken right after, keyed by contract and submission: a
  * retry, or the receipt download finishing a crashed caller's work, gets the same number.
  */
-import PDFDocument from 'pdfkit';
 import { addWorkingDays, workingDaysBetween } from '../../domain/calendar';
 import { toChineseCapital } from '../../domain/capital-numerals';
 import { EXPERT_REVIEW_FEN } from '../../domain/checks';
@@ -18,7 +17,7 @@ import { formatYuanGrouped } from '../../domain/money';
 import { cstDate, cstDateTime, cstIso, cstYear } from '../../domain/time';
 import { takeNumber } from '../../lib/counters';
 import { conflict } from '../../lib/errors';
-import { loadCjkFont } from '../../lib/pdf/cjk-font';
+import { cjkPdf } from '../../lib/pdf/cjk-font';
 import { changeIf } from '../../lib/transitions';
 import { Contract, type ContractDoc } from './contract.model';
 
@@ -144,17 +143,8 @@ export function receiptData(
 
 /** Renders the receipt as a one-page A4 PDF in the reader's language (`t` of the `receipt.pdf` texts). */
 export async function renderReceipt(d: ReceiptData, t: Translate, lang: string): Promise<Buffer> {
-  const font = loadCjkFont();
   const title = t('receipt.pdf.title');
-  const doc = new PDFDocument({ size: 'A4', margin: 56, info: { Title: `${title} ${d.number}`, Author: d.agencyName } });
-  const chunks: Buffer[] = [];
-  doc.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
-  doc.registerFont('cjk', font as never);
-  doc.font('cjk');
+  const { doc, done } = cjkPdf({ Title: `${title} ${d.number}`, Author: d.agencyName });
 
   const left = 70;
   const width = doc.page.width - 2 * left;

@@ -7,19 +7,7 @@
  */
 import { Types } from 'mongoose';
 import { z } from 'zod';
-import {
-  codeLabel,
-  CONTRACT_SUBTYPES,
-  CONTRACT_TYPES,
-  DEDUCTION_ITEMS,
-  ENTITY_NATURES,
-  IP_TYPES,
-  PAYMENT_METHODS,
-  TECHNICAL_FIELDS,
-} from '../../domain/codes';
-import { countryName } from '../../domain/countries';
-import { formatYuan, formatYuanGrouped } from '../../domain/money';
-import { regionName } from '../../domain/regions';
+import { formatYuan } from '../../domain/money';
 import { cstIso } from '../../domain/time';
 import { AppError, notFound } from '../../lib/errors';
 import { parseInput } from '../../lib/validation';
@@ -27,6 +15,7 @@ import type { CurrentUser } from '../accounts/current-user';
 import { getOrganization } from '../organizations/organizations.service';
 import { Contract, type ContractDoc } from './contract.model';
 import { textFilter } from './contracts.service';
+import { contractLabels, partyLabels } from './contract-labels';
 
 /** What a party may see of a contract it did not file: registered, and what became of a registration. */
 export const RELATED_STATUSES = ['registered', 'cancelled', 'revoked'] as const;
@@ -210,25 +199,13 @@ export function relatedToApi(doc: RelatedRecord, viewerUscc: string) {
 /** The same with labels in the page's language, for the pages. */
 export function relatedView(doc: RelatedRecord, viewerUscc: string, lang: string) {
   const api = relatedToApi(doc, viewerUscc);
-  const subs = doc.type ? (CONTRACT_SUBTYPES as Record<string, Record<string, { zh: string; en: string }>>)[doc.type] : undefined;
-  const labelled = <P extends ReturnType<typeof partyView>>(p: P) => ({
-    ...p,
-    natureLabel: codeLabel(ENTITY_NATURES, p.nature, lang),
-    place: p.country ? countryName(p.country, lang) : regionName(p.regionCode),
-  });
+  const labelled = <P extends ReturnType<typeof partyView>>(p: P) => partyLabels(p, lang);
   const ended = endedAt(doc);
   return {
     ...api,
     endedAt: ended,
     registeredAtDate: doc.registeredAt ?? null,
-    typeLabel: codeLabel(CONTRACT_TYPES, doc.type, lang),
-    subtypeLabel: subs && doc.subtype ? codeLabel(subs, doc.subtype, lang) : '',
-    contractAmountText: typeof doc.contractAmountFen === 'number' ? formatYuanGrouped(doc.contractAmountFen) : '',
-    technicalAmountText: typeof doc.technicalAmountFen === 'number' ? formatYuanGrouped(doc.technicalAmountFen) : '',
-    deductionsText: (doc.deductions ?? []).map((d) => ({ label: codeLabel(DEDUCTION_ITEMS, d.item, lang), amount: formatYuanGrouped(d.amountFen ?? 0) })),
-    paymentLabel: codeLabel(PAYMENT_METHODS, doc.paymentMethod, lang),
-    fieldLabel: codeLabel(TECHNICAL_FIELDS, doc.technicalField, lang),
-    ipLabel: codeLabel(IP_TYPES, doc.ipType, lang),
+    ...contractLabels(doc, lang),
     parties: [api.seller, ...api.coSellers, ...api.buyers].filter((p): p is NonNullable<typeof p> => p !== null).map(labelled),
   };
 }

@@ -9,6 +9,7 @@
  */
 import mongoose, { Schema, type InferSchemaType, type Types } from 'mongoose';
 import { REQUEST_KINDS, REQUEST_STATUSES } from '../../domain/statuses';
+import { attachmentSchema, decisionSchema, findingSchema, historySchema } from './contract.model';
 
 const requestSchema = new Schema(
   {
@@ -25,53 +26,16 @@ const requestSchema = new Schema(
     contractType: { type: String, default: null },
     registrationNumber: { type: String, default: null },
     searchText: { type: String, default: '' },
-    attachments: {
-      type: [
-        new Schema(
-          {
-            id: { type: String, required: true },
-            filename: { type: String, required: true },
-            size: { type: Number, required: true },
-            pages: { type: Number, default: null },
-            uploadedAt: { type: Date, required: true },
-            uploadedBy: { type: Schema.Types.ObjectId, required: true },
-          },
-          { _id: false },
-        ),
-      ],
-      default: [],
-    },
-    findings: {
-      type: [
-        new Schema(
-          { code: String, severity: String, message: String, messageEn: String, related: { type: [String], default: [] } },
-          { _id: false },
-        ),
-      ],
-      default: [],
-    },
-    history: {
-      type: [
-        new Schema(
-          { at: Date, actorId: { type: Schema.Types.ObjectId, default: null }, actorName: { type: String, default: null }, action: String, note: { type: String, default: null } },
-          { _id: false },
-        ),
-      ],
-      default: [],
-    },
+    attachments: { type: [attachmentSchema], default: [] },
+    findings: { type: [findingSchema], default: [] },
+    history: { type: [historySchema], default: [] },
     submissionCount: { type: Number, default: 0 },
     submittedAt: { type: Date, default: null },
     decisionDeadline: { type: String, default: null },
     expertReview: { type: Boolean, default: false },
     expertReviewAt: { type: Date, default: null },
     overdue: { type: Boolean, default: false },
-    decision: {
-      type: new Schema(
-        { action: String, reasonCode: Number, note: String, at: Date, actorId: Schema.Types.ObjectId, actorName: String },
-        { _id: false },
-      ),
-      default: null,
-    },
+    decision: { type: decisionSchema, default: null },
     /** As on contracts: the decision whose follow-up is not yet known to be done. */
     pendingEffects: { type: String, default: null },
     /**

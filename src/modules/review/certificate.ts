@@ -4,7 +4,6 @@
  * date, the agency, and a QR code linking to the public verification page. Rendered by the
  * certificates worker (or on demand when the stored file is missing), kept in GridFS.
  */
-import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
 import { toChineseCapital } from '../../domain/capital-numerals';
 import { CONTRACT_SUBTYPES, CONTRACT_TYPES } from '../../domain/codes';
@@ -14,7 +13,7 @@ import { enqueue, type Queues } from '../../lib/queues';
 import { updateIf } from '../../lib/transitions';
 import { deletePdf, storedSize, storePdf } from '../contracts/attachments.store';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
-import { loadCjkFont } from '../../lib/pdf/cjk-font';
+import { cjkPdf } from '../../lib/pdf/cjk-font';
 
 export interface CertificateData {
   registrationNumber: string;
@@ -67,16 +66,7 @@ function drawQr(doc: PDFKit.PDFDocument, text: string, x: number, y: number, siz
 }
 
 export async function renderCertificate(d: CertificateData): Promise<Buffer> {
-  const font = loadCjkFont();
-  const doc = new PDFDocument({ size: 'A4', margin: 56, info: { Title: `技术合同登记证明 ${d.registrationNumber}`, Author: d.agencyName } });
-  const chunks: Buffer[] = [];
-  doc.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
-  doc.registerFont('cjk', font as never);
-  doc.font('cjk');
+  const { doc, done } = cjkPdf({ Title: `技术合同登记证明 ${d.registrationNumber}`, Author: d.agencyName });
 
   const width = doc.page.width - 112;
   doc.rect(40, 40, doc.page.width - 80, doc.page.height - 80).lineWidth(2).strokeColor('#0b5cad').stroke();
