@@ -42,7 +42,7 @@ import { Contract, type ContractDoc, type ContractStatus } from '../src/modules/
 import { requeueSubmitted } from '../src/modules/contracts/contracts.jobs';
 import { listContracts } from '../src/modules/contracts/contracts.service';
 import { Notification, OutboxMail } from '../src/modules/notifications/notification.model';
-import { createMailer, listNotifications, listOutbox, markAllRead, requeuePendingMail, sendNotificationMail, unreadCount } from '../src/modules/notifications/notifications.service';
+import { bureauUnreadCount, createMailer, listBureauNotifications, listNotifications, listOutbox, markAllRead, requeuePendingMail, sendNotificationMail, unreadCount } from '../src/modules/notifications/notifications.service';
 import { Organization } from '../src/modules/organizations/organization.model';
 import { listMembers, listOrganizations } from '../src/modules/organizations/organizations.service';
 import { findCertificate } from '../src/modules/public/certificates';
@@ -700,6 +700,9 @@ export const QUERY_SHAPES: QueryShape[] = [
   { name: 'notifications list', expect: 'index', run: (c) => listNotifications(c.organizationId) },
   { name: 'notifications unread count', expect: 'index', run: (c) => unreadCount(c.organizationId, c.applicant.id) },
   { name: 'notifications mark all read', expect: 'index', run: (c) => markAllRead(c.organizationId, c.applicant.id) },
+  // The bureau's (page /bureau/notifications): through the partial index of those of no organisation.
+  { name: 'bureau notifications list', expect: 'index', run: () => listBureauNotifications('reviewer') },
+  { name: 'bureau notifications unread', expect: 'index', run: (c) => bureauUnreadCount('reviewer', c.bureau.id) },
   { name: 'notification mail: recipients', expect: 'index', run: (c) => sendNotificationMail(createMailer({ smtpUrl: undefined, mailFrom: 'registry@bureau.test' }), c.pendingNotificationId) },
   { name: 'outbox', expect: 'scan', note: 'newest of the local outbox (no filter)', run: () => listOutbox() },
   // Organisations and people.

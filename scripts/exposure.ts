@@ -1,6 +1,7 @@
 /**
  * What `npm start` warns about before it serves: the registry listening beyond this machine
- * without HTTPS in front of it. The app itself speaks plain HTTP; HTTPS comes from a reverse
+ * without HTTPS in front of it, and links meant for other people (the certificate's QR code)
+ * that would point to this machine. The app itself speaks plain HTTP; HTTPS comes from a reverse
  * proxy, which PUBLIC_URL, SECURE_COOKIES and TRUST_PROXY describe. Pure: settings in, lines out.
  */
 import type { Config } from '../src/config';
@@ -33,4 +34,25 @@ export function exposureWarnings(c: Pick<Config, 'host' | 'port' | 'publicUrl' |
     );
   }
   return warnings;
+}
+
+/**
+ * Certificates carry a QR code to PUBLIC_URL/verify/<number>, and receipts a link to the filing:
+ * with PUBLIC_URL unset (or on a loopback address) they point to localhost, which works for no
+ * one who scans or types them elsewhere. A certificate keeps the address it was rendered with.
+ */
+export function publicUrlWarnings(c: Pick<Config, 'publicUrl'>, env: Readonly<Record<string, string | undefined>> = {}): string[] {
+  let host: string;
+  try {
+    host = new URL(c.publicUrl).hostname;
+  } catch {
+    return [];
+  }
+  if (!isLoopbackHost(host)) return [];
+  const setting = env.PUBLIC_URL ? `PUBLIC_URL is ${c.publicUrl}` : `PUBLIC_URL is not set (so ${c.publicUrl})`;
+  return [
+    `WARNING: ${setting}: the QR codes on registration certificates and the links on receipts point to this machine, ` +
+      'and nobody else can open them. Set PUBLIC_URL to the address the public reaches the registry at (e.g. https://registry.example.cn) ' +
+      'before registering contracts: a certificate keeps the address it was made with.',
+  ];
 }

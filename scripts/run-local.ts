@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../src/config';
 import { databaseCredentials, startEmbeddedDatabase } from './embedded-database';
-import { exposureWarnings } from './exposure';
+import { exposureWarnings, publicUrlWarnings } from './exposure';
 import { mongoUriFor, projectRoot, startRedis, type ManagedService } from './local-services';
 import { migrateFromFerretV1, hasFerretV1Data } from './migrate-v1';
 import { formatDuration, Supervisor, SUPERVISOR_DEFAULTS } from './supervisor';
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     say(`ready: ${base}/`);
     say(`sign in at ${base}/login as ${env.BOOTSTRAP_ADMIN_EMAIL ?? 'admin@registry.local'}` +
       (env.BOOTSTRAP_ADMIN_PASSWORD ? ' (password from BOOTSTRAP_ADMIN_PASSWORD)' : ' (password printed above on first start)'));
-    for (const warning of exposureWarnings(config)) say(warning);
+    for (const warning of [...exposureWarnings(config), ...publicUrlWarnings(config, env)]) say(warning);
     say('press Ctrl-C to stop');
   } catch (err) {
     if (stopping) return; // Ctrl-C during start-up, or a supervisor gave up: stopAll is under way

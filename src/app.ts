@@ -22,6 +22,7 @@ import { bearerAuth, configurePassport, sessionMiddlewares } from './modules/acc
 import { LoginLimiter } from './modules/accounts/login-limiter';
 import { contractsApi } from './modules/contracts/contracts.api';
 import { contractsPages } from './modules/contracts/contracts.pages';
+import { contractListExportRoutes } from './modules/contracts/contracts.export';
 import { relatedApi } from './modules/contracts/related.api';
 import { relatedPages } from './modules/contracts/related.pages';
 import { reviewApi } from './modules/review/review.api';
@@ -30,6 +31,7 @@ import { changesPages } from './modules/changes/changes.pages';
 import { adminPages } from './modules/admin/admin.pages';
 import { notificationsPages } from './modules/notifications/notifications.pages';
 import { certificatesPublic } from './modules/public/certificates';
+import { guideRouter } from './modules/guide/guide.routes';
 import { publicFastRoutes, publicRoutes } from './modules/public/public.routes';
 import { reviewPages } from './modules/review/review.pages';
 import { statsPages } from './modules/stats/stats.pages';
@@ -114,6 +116,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(homeRouter(deps));
   app.use(accountsPages(pass, limiter));
   app.use(organizationsPages(signupLimiter, { queues: deps.queues, logger: deps.logger }));
+  app.use(contractListExportRoutes()); // before /contracts/:id
   app.use(contractsPages(deps));
   app.use(relatedPages());
   app.use(reviewPages(deps));
@@ -122,6 +125,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminPages(deps));
   app.use(statsPages(deps));
   app.use(certificatesPublic());
+  app.use(guideRouter(config));
 
   app.use(notFoundHandler());
   app.use(errorHandler(logger));

@@ -38,6 +38,9 @@ const schema = z.object({
     .min(1)
     .max(2000)
     .default('If you disagree with this decision, you may apply for administrative reconsideration within 60 days of learning of it, or bring an administrative lawsuit before a people’s court within 6 months of learning of it.'),
+  /** Where people ask about registration, as the guide (/guide) says it: the bureau's desk, telephone, address, hours. */
+  GUIDE_CONTACT_ZH: z.string().trim().min(1).max(500).default('请向本机构技术合同登记窗口咨询。'),
+  GUIDE_CONTACT_EN: z.string().trim().min(1).max(500).default("Ask the agency's technology contract registration desk."),
   TURNOVER_TARGET_YUAN: z
     .string()
     .regex(/^\d{1,13}(\.\d{1,2})?$/, 'must be an amount in yuan, e.g. 1000000000')
@@ -90,6 +93,7 @@ export interface Config {
   bootstrapAdmin: { email: string; password: string | undefined };
   agency: { code: string; nameZh: string; nameEn: string };
   remedies: { zh: string; en: string };
+  guideContact: { zh: string; en: string };
   turnoverTargetFen: number;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -136,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     bootstrapAdmin: Object.freeze({ email: e.BOOTSTRAP_ADMIN_EMAIL.toLowerCase(), password: e.BOOTSTRAP_ADMIN_PASSWORD }),
     agency: Object.freeze({ code: e.AGENCY_CODE, nameZh: e.AGENCY_NAME_ZH, nameEn: e.AGENCY_NAME_EN }),
     remedies: Object.freeze({ zh: e.REMEDIES_TEXT_ZH, en: e.REMEDIES_TEXT_EN }),
+    guideContact: Object.freeze({ zh: e.GUIDE_CONTACT_ZH, en: e.GUIDE_CONTACT_EN }),
     turnoverTargetFen: target.fen,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,

@@ -44,10 +44,11 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
   };
   const { config } = deps;
   const review = { queues: deps.queues, logger: deps.logger, config, redis: deps.connection };
+  const notifyDeps = { queues: deps.queues, logger: deps.logger };
   const processors: Record<QueueName, Processor> = {
     [QUEUES.maintenance]: maintenanceProcessor(identity, deps.queues, review),
-    [QUEUES.verification]: verificationProcessor(config.agency.code, config.worker.faultVerifyDelayMs),
-    [QUEUES.certificates]: certificateProcessor(config.agency.nameZh, config.publicUrl),
+    [QUEUES.verification]: verificationProcessor(config.agency.code, config.worker.faultVerifyDelayMs, notifyDeps),
+    [QUEUES.certificates]: certificateProcessor(config.agency.nameZh, config.publicUrl, notifyDeps),
     [QUEUES.notifications]: notificationProcessor(createMailer(config)),
     [QUEUES.turnover]: turnoverProcessor(deps.connection, config),
   };

@@ -153,8 +153,13 @@ class Reader {
 
   date(raw: unknown, path: string): string | null | undefined {
     if (isEmpty(raw)) return CLEAR;
-    if (typeof raw !== 'string' || !isCalendarDate(raw.trim())) return this.fail(path, 'validation.date');
-    return raw.trim();
+    if (typeof raw !== 'string') return this.fail(path, 'validation.date');
+    const v = raw.trim();
+    if (isCalendarDate(v)) return v;
+    // Say what is wrong: not a date at all, a day the calendar does not have, or before 1949.
+    const m = DATE.exec(v);
+    if (!m) return this.fail(path, 'validation.date');
+    return this.fail(path, Number(m[1]) < 1949 ? 'validation.dateTooEarly' : 'validation.dateNotReal', { value: v });
   }
 
   money(raw: unknown, path: string): number | null | undefined {
@@ -288,6 +293,32 @@ export function parseContractInput(raw: unknown, opts: { forms?: boolean } = {})
   return { values, issues: r.issues };
 }
 
+/**
+ * The issue of a value a draft kept as typed (it was invalid) at its `path` ("contractAmount",
+ * "buyers.1.phone"): read again by the same rules, so it shows the message it had when typed
+ * ("not a number", "not a phone number"…), never a vague "invalid" or "required".
+ */
+export function issueOfKeptValue(path: string, value: string): Issue {
+  const parts = path.split('.');
+  const input: Record<string, unknown> = {};
+  let at: Record<string, unknown> | unknown[] = input;
+  parts.forEach((key, i) => {
+    const last = i === parts.length - 1;
+    const next = last ? value : /^\d+$/.test(parts[i + 1]) ? [] : {};
+    (at as Record<string, unknown>)[key] = next;
+    at = next as Record<string, unknown>;
+  });
+  // A deduction row needs both halves: give the other one so only this value is judged.
+  const d = /^deductions\.(\d+)\.(item|amount)$/.exec(path);
+  if (d) {
+    const row = (input.deductions as Record<string, unknown>[])[Number(d[1])];
+    if (d[2] === 'item') row.amount = '1';
+    else row.item = Object.keys(DEDUCTION_ITEMS)[0];
+  }
+  const { issues } = parseContractInput(input, { forms: true });
+  return issues.find((i) => i.path === path) ?? { path, message: 'validation.invalid' };
+}
+
 /** Applies parsed values to stored fields: present keys replace, `null` clears. */
 export function mergeFields(stored: ContractFields, parsed: ParsedFields): ContractFields {
   const out: Record<string, unknown> = { ...stored };
@@ -313,9 +344,14 @@ interface PartyRule {
   email: boolean;
 }
 
-function partyIssues(p: Party | undefined, path: string, rule: PartyRule): Issue[] {
-  const issues: Issue[] = [];
-  if (!p) return [{ path, message: 'validation.required' }];
+/** What a field of the submission rules must hold to pass, and the message when it does not. */
+export interface RequiredField {
+  path: string;
+  message: string;
+}
+
+/** The fields `p` must have at submission (its nature and country decide which). */
+function partyRequired(p: Party, path: string, rule: PartyRule): RequiredField[] {
   const foreign = rule.abroad === 'required' || (rule.abroad === 'allowed' && Boolean(p.country));
   const individual = p.nature === NATURAL_PERSON;
   const need: (keyof Party)[] = ['name', 'nature', 'contactPerson', 'phone', 'address'];
@@ -323,16 +359,57 @@ function partyIssues(p: Party | undefined, path: string, rule: PartyRule): Issue
   // A person in China is identified by the resident ID number; one abroad has none.
   if (individual && !foreign) need.push('idNumber');
   if (rule.email) need.push('email');
-  for (const k of need) if (!p[k]) issues.push({ path: `${path}.${k}`, message: 'validation.required' });
-  if (rule.abroad === 'required') {
-    if (!p.country) issues.push({ path: `${path}.country`, message: 'parties.countryRequired' });
-  } else if (!foreign && !p.regionCode) {
-    issues.push({ path: `${path}.regionCode`, message: rule.abroad === 'never' ? 'validation.region' : 'validation.regionOrCountry' });
-  }
+  const out = need.map((k) => ({ path: `${path}.${k}`, message: 'validation.required' }));
+  if (rule.abroad === 'required') out.push({ path: `${path}.country`, message: 'parties.countryRequired' });
+  else if (!foreign) out.push({ path: `${path}.regionCode`, message: rule.abroad === 'never' ? 'validation.region' : 'validation.regionOrCountry' });
+  return out;
+}
+
+function partyIssues(p: Party | undefined, path: string, rule: PartyRule): Issue[] {
+  if (!p) return [{ path, message: 'validation.required' }];
+  const issues: Issue[] = partyRequired(p, path, rule).filter((r) => !p[r.path.slice(path.length + 1) as keyof Party]);
   if (p.regionCode && p.country) issues.push({ path: `${path}.country`, message: 'validation.regionAndCountry' });
   // An organisation's filing carries no one's personal ID number.
-  if (p.idNumber && !individual) issues.push({ path: `${path}.idNumber`, message: 'parties.idNumberOnlyPerson' });
+  if (p.idNumber && !individual(p)) issues.push({ path: `${path}.idNumber`, message: 'parties.idNumberOnlyPerson' });
   return issues;
+}
+
+const individual = (p: Party) => p.nature === NATURAL_PERSON;
+
+/** The rule for each party of a filing: the seller (abroad in an import), co-sellers, buyers (the first is the registrant in an import). */
+function partyRuleFor(f: ContractFields, path: string): PartyRule | null {
+  const importing = f.direction === 'import';
+  if (path === 'seller') return { abroad: importing ? 'required' : 'never', email: true };
+  if (/^coSellers\.\d+$/.test(path)) return { abroad: 'allowed', email: true };
+  const b = /^buyers\.(\d+)$/.exec(path);
+  if (b) return { abroad: 'allowed', email: importing && b[1] === '0' };
+  return null;
+}
+
+/** The contract's own fields required at submission (not the parties'). */
+function contractRequired(f: ContractFields): RequiredField[] {
+  const out = REQUIRED_TOP.map((k) => ({ path: PATH_OF[k] ?? k, message: 'validation.required' }));
+  // Every type but consulting has sub-types; until the type is chosen, assume it has.
+  if (!f.type || Object.keys(CONTRACT_SUBTYPES[f.type] ?? {}).length) out.push({ path: 'subtype', message: 'validation.required' });
+  return out;
+}
+
+/**
+ * Whether the field at `path` (as in issues: "subtype", "buyers.0.uscc", "seller.regionCode")
+ * must be filled for `f` to be submitted: the rules of `submissionIssues`, for the form's
+ * required markers. A party row not in `f` (a blank co-seller or extra buyer row) requires
+ * nothing, except the first buyer's: a filing needs a buyer, so that row stands for it.
+ */
+export function isRequiredAtSubmission(path: string, f: ContractFields): boolean {
+  const m = /^(seller|coSellers\.(\d+)|buyers\.(\d+))\.\w+$/.exec(path);
+  if (m) {
+    const rule = partyRuleFor(f, m[1]);
+    let party = m[2] !== undefined ? f.coSellers?.[Number(m[2])] : m[3] !== undefined ? f.buyers?.[Number(m[3])] : f.seller;
+    if (!party && (m[1] === 'seller' || (m[3] === '0' && !f.buyers?.length))) party = {};
+    return Boolean(rule && party) && partyRequired(party!, m[1], rule!).some((r) => r.path === path);
+  }
+  if (path === 'declaration') return true;
+  return contractRequired(f).some((r) => r.path === path);
 }
 
 const normId = (p: Party | undefined) => p?.idNumber ?? '';
@@ -349,16 +426,16 @@ function samePartyField(a: Party, b: Party | undefined): 'uscc' | 'idNumber' | '
 /** Everything that stops a filing from being submitted, all at once. `today` is the CST date. */
 export function submissionIssues(f: ContractFields, today: string): Issue[] {
   const issues: Issue[] = [];
-  for (const k of REQUIRED_TOP) {
-    if (f[k] === undefined || f[k] === null || f[k] === '') issues.push({ path: PATH_OF[k] ?? k, message: 'validation.required' });
+  const valueOf = (path: string) => f[(Object.keys(PATH_OF) as (keyof ContractFields)[]).find((k) => PATH_OF[k] === path) ?? (path as keyof ContractFields)];
+  for (const r of contractRequired(f)) {
+    const v = valueOf(r.path);
+    if (v === undefined || v === null || v === '') issues.push(r);
   }
   if (f.type) {
     const subtypes = CONTRACT_SUBTYPES[f.type];
     if (Object.keys(subtypes).length === 0) {
       if (f.subtype) issues.push({ path: 'subtype', message: 'validation.subtypeNone' });
-    } else if (!f.subtype) {
-      issues.push({ path: 'subtype', message: 'validation.required' });
-    } else if (!has(subtypes, f.subtype)) {
+    } else if (f.subtype && !has(subtypes, f.subtype)) {
       issues.push({ path: 'subtype', message: 'validation.subtypeMismatch' });
     }
     if ((f.type === 'transfer' || f.type === 'licensing') && f.ipType === 'none') {
@@ -375,18 +452,17 @@ export function submissionIssues(f: ContractFields, today: string): Issue[] {
   }
   if (f.validFrom && f.validTo && f.validTo < f.validFrom) issues.push({ path: 'validTo', message: 'validation.validToBeforeFrom' });
   if (f.signedOn && f.signedOn > today) issues.push({ path: 'signedOn', message: 'validation.signedInFuture' });
-  const importing = f.direction === 'import';
-  // In an import the seller is abroad and the registrant is the first buyer.
-  issues.push(...partyIssues(f.seller, 'seller', { abroad: importing ? 'required' : 'never', email: true }));
+  // In an import the seller is abroad and the registrant is the first buyer (partyRuleFor).
+  issues.push(...partyIssues(f.seller, 'seller', partyRuleFor(f, 'seller')!));
   const sellers = [f.seller, ...(f.coSellers ?? [])];
   f.coSellers?.forEach((c, i) => {
-    issues.push(...partyIssues(c, `coSellers.${i}`, { abroad: 'allowed', email: true }));
+    issues.push(...partyIssues(c, `coSellers.${i}`, partyRuleFor(f, `coSellers.${i}`)!));
     const earlier = sellers.slice(0, i + 1).map((s) => samePartyField(c, s)).find(Boolean);
     if (earlier) issues.push({ path: `coSellers.${i}.${earlier}`, message: 'parties.sellerTwice' });
   });
   if (!f.buyers?.length) issues.push({ path: 'buyers', message: 'validation.buyerRequired' });
   f.buyers?.forEach((b, i) => {
-    issues.push(...partyIssues(b, `buyers.${i}`, { abroad: 'allowed', email: importing && i === 0 }));
+    issues.push(...partyIssues(b, `buyers.${i}`, partyRuleFor(f, `buyers.${i}`)!));
     const same = sellers.map((s) => samePartyField(b, s)).find(Boolean);
     if (same) issues.push({ path: `buyers.${i}.${same}`, message: 'validation.buyerIsSeller' });
   });

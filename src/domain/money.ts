@@ -59,3 +59,45 @@ export function formatYuanGrouped(fen: number): string {
   const [int, dec] = formatYuan(fen).split('.');
   return `${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${dec}`;
 }
+
+/** The large units people read amounts in: 万元 and 亿元 (Chinese), million and billion yuan (English). */
+export type AmountUnit = 'yuan' | 'wan' | 'yi' | 'million' | 'billion';
+
+/** How many yuan one unit is. */
+export const UNIT_YUAN: Record<AmountUnit, number> = { yuan: 1, wan: 10_000, yi: 100_000_000, million: 1_000_000, billion: 1_000_000_000 };
+
+/**
+ * Integer fen in a unit, to two decimals of that unit, rounded half up (away from zero for
+ * debts): "2.47" for 246,800,000.50 yuan in 亿. Integer division and remainder only: a
+ * hundredth of a unit of `u` yuan is exactly `u` fen, so no float ever holds the amount.
+ */
+export function formatFenIn(fen: number, unit: AmountUnit): string {
+  if (!Number.isSafeInteger(fen)) throw new RangeError(`not an integer amount of fen: ${fen}`);
+  const step = UNIT_YUAN[unit];
+  const abs = Math.abs(fen);
+  const rest = abs % step;
+  const hundredths = (abs - rest) / step + (rest * 2 >= step ? 1 : 0);
+  const int = String(Math.floor(hundredths / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${fen < 0 && hundredths > 0 ? '-' : ''}${int}.${String(hundredths % 100).padStart(2, '0')}`;
+}
+
+/**
+ * An amount in the largest unit it reaches, for headline figures: below 10,000 yuan in yuan
+ * (exact), then 万元, from 1 亿 in 亿元 ('cn'); or yuan, million and billion yuan ('en').
+ * When rounding carries a figure up to the next unit, it moves there: 99,999,999.99 yuan
+ * reads "1.00 亿", not "10,000.00 万". Always show the exact amount (formatYuanGrouped) beside it.
+ */
+export function formatFenLarge(fen: number, units: 'cn' | 'en' = 'cn'): { value: string; unit: AmountUnit } {
+  if (!Number.isSafeInteger(fen)) throw new RangeError(`not an integer amount of fen: ${fen}`);
+  const ladder: AmountUnit[] = units === 'cn' ? ['yuan', 'wan', 'yi'] : ['yuan', 'million', 'billion'];
+  const abs = Math.abs(fen);
+  let i = 0;
+  while (i + 1 < ladder.length && abs >= UNIT_YUAN[ladder[i + 1]] * 100) i++;
+  let value = formatFenIn(fen, ladder[i]);
+  const next = ladder[i + 1];
+  if (next && Number(value.replace(/^-/, '').split('.')[0].replace(/,/g, '')) >= UNIT_YUAN[next] / UNIT_YUAN[ladder[i]]) {
+    i++;
+    value = formatFenIn(fen, ladder[i]);
+  }
+  return { value, unit: ladder[i] };
+}

@@ -220,13 +220,22 @@ maybe('the browser journey', () => {
 
     // 4. The institute files a transfer contract with its PDF and submits it.
     await applicant.goto(`${base}/contracts`);
-    await Promise.all([applicant.waitForURL('**/edit'), applicant.click('button:has-text("新建合同登记")')]);
+    // The form opens empty (nothing stored yet); uploading the PDF saves what was typed with it.
+    await Promise.all([applicant.waitForURL('**/contracts/new'), applicant.click('a:has-text("新建合同登记")')]);
+    await snap(applicant, 'filing-empty');
     const title = uniqueTitle();
     await fillFiling(applicant, title, '2,468,000.50', email);
-    await Promise.all([applicant.waitForNavigation(), applicant.click('button:has-text("保存草稿")')]);
     await applicant.setInputFiles('#f-file', await makePdf());
-    await Promise.all([applicant.waitForNavigation(), applicant.click('button:has-text("上传")')]);
+    await Promise.all([applicant.waitForURL(/\/edit#attachments$/), applicant.click('button:has-text("上传")')]);
     expect(await applicant.textContent('main')).toContain('signed-contract.pdf');
+    expect(await applicant.inputValue('#f-title')).toBe(title);
+    expect(await applicant.inputValue('[name="buyers[0][legalRepresentative]"]')).toBe('郑总');
+    // A value that is not an amount is kept as typed and says what is wrong with it.
+    await applicant.fill('[name="technicalAmount"]', '12,5x');
+    await Promise.all([applicant.waitForNavigation(), applicant.click('button:has-text("保存草稿")')]);
+    expect(await applicant.textContent('.error-summary')).toContain('技术交易额（元）：请输入金额');
+    await snap(applicant, 'filing-errors');
+    await applicant.fill('[name="technicalAmount"]', '2,468,000.50');
     await applicant.check('#f-declaration');
     await snap(applicant, 'filing-ready');
     await Promise.all([applicant.waitForNavigation(), applicant.click('button:has-text("提交登记")')]);
@@ -365,12 +374,12 @@ maybe('the browser journey', () => {
 /** Files a complete contract through the form (with its PDF) and submits it; returns its id. */
 async function fileThroughForm(page: Page, email: string, amount: string): Promise<string> {
   await page.goto(`${base}/contracts`);
-  await Promise.all([page.waitForURL('**/edit'), page.click('button:has-text("新建合同登记")')]);
+  await Promise.all([page.waitForURL('**/contracts/new'), page.click('a:has-text("新建合同登记")')]);
+  // Filled, the PDF chosen and submitted in one post: the first save creates the draft.
   await fillFiling(page, uniqueTitle(), amount, email);
-  await Promise.all([page.waitForNavigation(), page.click('button:has-text("保存草稿")')]);
   await page.setInputFiles('#f-file', path.join(artifacts, 'signed-contract.pdf'));
-  await Promise.all([page.waitForNavigation(), page.click('button:has-text("上传")')]);
   await page.check('#f-declaration');
   await Promise.all([page.waitForNavigation(), page.click('button:has-text("提交登记")')]);
+  expect(await page.textContent('main')).toContain('已提交');
   return page.url().split('/').pop()!;
 }

@@ -179,9 +179,9 @@ describe('the sign-up rate limit', () => {
 describe('GET /api/v1/regions', () => {
   it('lists provinces, then the children of a region', async () => {
     const provinces = await request(t.app).get('/api/v1/regions').expect(200);
-    expect(provinces.body.items).toContainEqual({ code: '630000', name: '青海省', level: 'province' });
+    expect(provinces.body.items).toContainEqual({ code: '630000', name: '青海省', nameEn: 'Qinghai', level: 'province' });
     const xining = await request(t.app).get('/api/v1/regions?parent=630100').expect(200);
-    expect(xining.body.items).toContainEqual({ code: '630102', name: '城东区', level: 'district' });
+    expect(xining.body.items).toContainEqual({ code: '630102', name: '城东区', nameEn: 'Chengdong District', level: 'district' });
     await request(t.app).get('/api/v1/regions?parent=999999').expect(404);
   });
 });

@@ -1,5 +1,6 @@
 /** `npm start` warns before serving the network without HTTPS. */
-import { exposureWarnings, isLoopbackHost } from '../../scripts/exposure';
+import { exposureWarnings, isLoopbackHost, publicUrlWarnings } from '../../scripts/exposure';
+import { loadConfig } from '../../src/config';
 
 const base = { port: 3000, publicUrl: 'http://localhost:3000', secureCookies: false, trustProxy: undefined };
 
@@ -26,4 +27,30 @@ it('behind HTTPS, warns about cookies without Secure and a missing TRUST_PROXY, 
   expect(lines[0]).toMatch(/SECURE_COOKIES=true/);
   expect(lines[1]).toMatch(/TRUST_PROXY is not set/);
   expect(exposureWarnings({ ...https, secureCookies: true, trustProxy: '1' })).toEqual([]);
+});
+
+describe('PUBLIC_URL and the certificate QR code', () => {
+  const env = { MONGODB_URI: 'mongodb://127.0.0.1/x', REDIS_URL: 'redis://127.0.0.1', SESSION_SECRET: 'x'.repeat(32), PORT: '3000' };
+
+  it('warns when PUBLIC_URL is unset: the QR code would point to localhost', () => {
+    const config = loadConfig(env);
+    expect(config.publicUrl).toBe('http://localhost:3000');
+    const lines = publicUrlWarnings(config, env);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^WARNING: PUBLIC_URL is not set \(so http:\/\/localhost:3000\): the QR codes on registration certificates/);
+    expect(lines[0]).toMatch(/Set PUBLIC_URL/);
+  });
+
+  it('warns when PUBLIC_URL is set to a loopback address too', () => {
+    const set = { ...env, PUBLIC_URL: 'http://127.0.0.1:8080' };
+    const [line] = publicUrlWarnings(loadConfig(set), set);
+    expect(line).toMatch(/^WARNING: PUBLIC_URL is http:\/\/127\.0\.0\.1:8080: /);
+    expect(publicUrlWarnings({ publicUrl: 'http://[::1]:3000' }, { PUBLIC_URL: 'http://[::1]:3000' })).toHaveLength(1);
+  });
+
+  it('is quiet when PUBLIC_URL is the public address, whatever the host the app listens on', () => {
+    const set = { ...env, PUBLIC_URL: 'https://registry.example.cn', HOST: '127.0.0.1' };
+    expect(publicUrlWarnings(loadConfig(set), set)).toEqual([]);
+    expect(publicUrlWarnings({ publicUrl: 'http://10.1.2.3:3000' }, { PUBLIC_URL: 'http://10.1.2.3:3000' })).toEqual([]);
+  });
 });

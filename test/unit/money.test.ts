@@ -1,4 +1,4 @@
-import { fenOf, formatYuan, formatYuanGrouped, parseYuan } from '../../src/domain/money';
+import { fenOf, formatFenIn, formatFenLarge, formatYuan, formatYuanGrouped, parseYuan } from '../../src/domain/money';
 
 describe('money', () => {
   it.each([
@@ -88,5 +88,60 @@ describe('fenOf', () => {
   });
   it('refuses what is not an amount', () => {
     for (const bad of ['', '1e3', '1.234', 'abc', '--1', 'NaN']) expect(() => fenOf(bad)).toThrow(RangeError);
+  });
+});
+
+describe('万元 and 亿元', () => {
+  it.each([
+    [0, '0.00', 'yuan'],
+    [1, '0.01', 'yuan'],
+    [999_999, '9,999.99', 'yuan'],
+    [1_000_000, '1.00', 'wan'],
+    [12_345_678_901, '1.23', 'yi'],
+    [10_000_000_000, '1.00', 'yi'],
+    [24_680_000_050, '2.47', 'yi'],
+    [246_800_050, '246.80', 'wan'], // 2,468,000.50 yuan
+    // Rounding carries 9,999.99… 万 up to the next unit.
+    [9_999_999_999, '1.00', 'yi'],
+    [9_999_994_999, '9,999.99', 'wan'],
+    [999_999_999_999_999, '100,000.00', 'yi'], // the largest amount: 99,999.9999… 亿
+    [-1_000_000, '-1.00', 'wan'],
+  ])('%p fen reads %s in %s', (fen, value, unit) => {
+    expect(formatFenLarge(fen)).toEqual({ value, unit });
+  });
+
+  it('rounds half up to two decimals of the unit, on integers only', () => {
+    expect(formatFenIn(1_234_500, 'wan')).toBe('1.23'); // 12,345.00 yuan = 1.2345 万
+    expect(formatFenIn(1_235_000, 'wan')).toBe('1.24'); // 1.2350 万: half rounds up
+    expect(formatFenIn(1_234_999, 'wan')).toBe('1.23'); // 1.23499 万
+    expect(formatFenIn(5_000, 'wan')).toBe('0.01'); // 50 yuan = 0.005 万
+    expect(formatFenIn(4_999, 'wan')).toBe('0.00');
+    expect(formatFenIn(50_000_000, 'yi')).toBe('0.01'); // 500,000 yuan = 0.005 亿
+    expect(formatFenIn(49_999_999, 'yi')).toBe('0.00');
+    expect(formatFenIn(12_345_678_901, 'yuan')).toBe('123,456,789.01');
+    expect(formatFenIn(-1_235_000, 'wan')).toBe('-1.24');
+    expect(formatFenIn(-4_999, 'wan')).toBe('0.00');
+    // A value whose float division would misround: 0.285 万 is 28.499999… in binary.
+    expect(formatFenIn(285_000, 'wan')).toBe('0.29');
+    expect(() => formatFenIn(0.5, 'wan')).toThrow(RangeError);
+  });
+
+  it('reads English figures in million and billion yuan', () => {
+    expect(formatFenLarge(24_680_000_050, 'en')).toEqual({ value: '246.80', unit: 'million' });
+    expect(formatFenLarge(100_000_000_000, 'en')).toEqual({ value: '1.00', unit: 'billion' });
+    expect(formatFenLarge(99_999_999, 'en')).toEqual({ value: '999,999.99', unit: 'yuan' });
+  });
+
+  it('agrees with an exact decimal rounding for random amounts', () => {
+    for (let i = 0; i < 2000; i++) {
+      const fen = Math.floor(Math.random() * 1_000_000_000_000_000);
+      // The same rounding done on the decimal digits of the amount: 亿 are 10 digits of fen.
+      const digits = String(fen).padStart(11, '0');
+      const whole = digits.slice(0, -10);
+      const frac = digits.slice(-10);
+      const hundredths = BigInt(whole + frac.slice(0, 2)) + (Number(frac[2]) >= 5 ? 1n : 0n);
+      const expected = `${(hundredths / 100n).toLocaleString('en-US')}.${String(hundredths % 100n).padStart(2, '0')}`;
+      expect(formatFenIn(fen, 'yi')).toBe(expected);
+    }
   });
 });

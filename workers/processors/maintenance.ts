@@ -34,7 +34,7 @@ export function maintenanceProcessor(identity: WorkerIdentity, queues: Queues, r
           tally: (await refreshYear({ redis: review.redis, prefix: review.config.queuePrefix, targetFen: review.config.turnoverTargetFen }, currentYear())).contracts,
         };
       case 'deadline-watch':
-        return watchDeadlines();
+        return watchDeadlines(undefined, { queues, logger: review.logger });
       default:
         throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
     }

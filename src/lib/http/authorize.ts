@@ -32,6 +32,8 @@ export const POLICIES = {
   'bureau.admin': ['admin'],
   /** The applicant's notifications. */
   'notifications.own': ['applicant'],
+  /** The bureau's notifications for one's role (new filings, decision deadlines). */
+  'notifications.bureau': ['reviewer', 'admin'],
   /** Read the registered contracts other organisations filed that name one's verified organisation as a party (others answer 404). */
   'contracts.related': ['applicant'],
   /** Anything about one's own account. */

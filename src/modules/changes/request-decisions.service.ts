@@ -13,7 +13,6 @@
  * idempotent: the sweeper finishes what a crash interrupted.
  */
 import { Types } from 'mongoose';
-import { REFUSAL_REASON_TEXTS } from '../../domain/codes';
 import { encodeFact, factOf, redate } from '../../domain/tally';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { enqueueNow } from '../../lib/queues';
@@ -25,7 +24,7 @@ import { Contract, type ContractDoc } from '../contracts/contract.model';
 import { fieldsOf, fieldsSet } from '../contracts/contracts.service';
 import { RegistrationRequest, type RequestDoc } from '../contracts/request.model';
 import { closeOpenRequest, releaseRequestSlot } from '../contracts/requests.slot';
-import { notify } from '../notifications/notifications.service';
+import { notifyEvent, notifyEventQuietly, type NotifyDeps } from '../notifications/notifications.events';
 import { certificateJobId } from '../review/certificate';
 import { approveSchema, EFFECTS_GRACE_MS, refuseSchema, returnSchema, sendToExpertReview, settled, type ReviewDeps } from '../review/decisions.service';
 import { checkFiling, SYSTEM } from '../review/verification.service';
@@ -42,7 +41,7 @@ const CANCELLATION_CHECKS = new Set(['PDF_MISSING', 'PDF_UNREADABLE']);
  * its PDF), sets the decision deadline and moves the request to review. A retried job changes
  * nothing: it only acts on the same submission still in `submitted`.
  */
-export async function verifyRequest(requestId: string, submission: number, agencyCode: string): Promise<'verified' | 'skipped'> {
+export async function verifyRequest(requestId: string, submission: number, agencyCode: string, notifyDeps: NotifyDeps = { queues: null }): Promise<'verified' | 'skipped'> {
   const r = (await RegistrationRequest.findById(requestId).lean()) as RequestDoc | null;
   if (!r || r.status !== 'submitted' || r.submissionCount !== submission) return 'skipped';
   const contract = (await Contract.findById(r.contractId).lean()) as ContractDoc | null;
@@ -57,7 +56,10 @@ export async function verifyRequest(requestId: string, submission: number, agenc
       $push: { history: { at: new Date(), actorId: null, actorName: SYSTEM.name, action: 'verified', note: null } },
     },
   );
-  return moved ? 'verified' : 'skipped';
+  if (!moved) return 'skipped';
+  // Counted into the reviewers' digest of new filings (once: only the update that moved it gets here).
+  await notifyEventQuietly(notifyDeps, 'filing.received', {}, `request:${requestId}:s${submission}`);
+  return 'verified';
 }
 
 // ── Decisions ──────────────────────────────────────────────────────────────────────────
@@ -66,15 +68,6 @@ type RequestDecision = 'registered' | 'returned' | 'refused';
 
 const notReviewable = (status: string) => conflict('REQUEST_NOT_IN_REVIEW', 'errors.requestNotInReview', { current: { status } });
 const contractNotRegistered = (status: string) => conflict('CONTRACT_NOT_REGISTERED', 'errors.contractNotRegistered', { current: { status } });
-
-const TEXTS: Record<string, { zh: string; en: string }> = {
-  'change:registered': { zh: '变更登记已准予', en: 'change registered' },
-  'cancellation:registered': { zh: '注销登记已准予', en: 'cancellation registered' },
-  'change:returned': { zh: '变更登记申请被退回补正', en: 'change request returned for correction' },
-  'cancellation:returned': { zh: '注销登记申请被退回补正', en: 'cancellation request returned for correction' },
-  'change:refused': { zh: '变更登记不予办理', en: 'change request refused' },
-  'cancellation:refused': { zh: '注销登记不予办理', en: 'cancellation request refused' },
-};
 
 async function loadForBureau(id: string): Promise<RequestDoc> {
   if (!Types.ObjectId.isValid(id)) throw notFound();
@@ -137,7 +130,7 @@ async function applyToContract(r: RequestDoc): Promise<boolean> {
   if ((contract.appliedRequests ?? []).some((x) => String(x) === String(r._id))) return true;
   const applied = r.applied!;
   const at = new Date(applied.at!);
-  const entry = { at, actorId: r.decision?.actorId ?? null, actorName: r.decision?.actorName ?? null, action: r.kind === 'change' ? 'changed' : 'cancelled', note: `${r.reason}（申请 ${r._id}）` };
+  const entry = { at, actorId: r.decision?.actorId ?? null, actorName: r.decision?.actorName ?? null, action: r.kind === 'change' ? 'changed' : 'cancelled', note: r.reason };
   const set: Record<string, unknown> =
     r.kind === 'change'
       ? { ...fieldsSet(mergedFields(contract, r), contract.registrationNumber), registrationVersion: applied.version, certificateFileId: null }
@@ -149,28 +142,22 @@ async function applyToContract(r: RequestDoc): Promise<boolean> {
   );
 }
 
-/** The applicant's notification of a decision on their request. */
+/** The applicant's notification of a decision on their request (the catalogue words it). */
 async function notifyRequestDecision(deps: ReviewDeps, r: RequestDoc, kind: RequestDecision) {
-  const t = TEXTS[`${r.kind}:${kind}`];
-  const reason = kind === 'refused' && r.decision?.reasonCode ? REFUSAL_REASON_TEXTS[String(r.decision.reasonCode)] : undefined;
+  const key = `request:${r._id}:${kind}:s${r.submissionCount}`;
+  const about = { contractId: String(r.contractId), organizationId: String(r.organizationId), title: r.contractTitle ?? '' };
+  const registrationNumber = r.registrationNumber ?? '';
   const note = r.decision?.note ?? null;
-  const version = kind === 'registered' && r.kind === 'change' ? r.applied?.version : null;
-  const zh = [r.registrationNumber ? `登记编号 ${r.registrationNumber}` : null, version ? `现为第 ${version} 版，新的登记证明可在合同页下载` : null, reason ? `理由：${reason.zh}` : null, note].filter(Boolean).join('；');
-  const en = [r.registrationNumber ? `registration number ${r.registrationNumber}` : null, version ? `now version ${version}; the new certificate is on the contract's page` : null, reason ? `reason: ${reason.en}` : null, note].filter(Boolean).join('; ');
-  await notify(
-    deps.queues,
-    {
-      key: `request:${r._id}:${kind}:s${r.submissionCount}`,
-      organizationId: String(r.organizationId),
-      contractId: String(r.contractId),
-      kind: `${r.kind}_${kind}`,
-      subject: `技术合同登记：${t.zh}`,
-      subjectEn: `Technology contract: ${t.en}`,
-      body: `技术合同“${r.contractTitle}”的${r.kind === 'change' ? '变更' : '注销'}登记申请：${t.zh}。${zh ? zh + '。' : ''}`,
-      bodyEn: `Your ${r.kind} request for "${r.contractTitle}": ${t.en}.${en ? ' ' + en + '.' : ''}`,
-    },
-    deps.logger,
-  );
+  const reason = r.decision?.reasonCode ?? 9;
+  if (r.kind === 'change') {
+    if (kind === 'registered') await notifyEvent(deps, 'change.registered', { ...about, registrationNumber, version: r.applied?.version ?? 2, note }, key);
+    else if (kind === 'returned') await notifyEvent(deps, 'change.returned', { ...about, registrationNumber, note: note ?? '' }, key);
+    else await notifyEvent(deps, 'change.refused', { ...about, registrationNumber, reason, note }, key);
+  } else {
+    if (kind === 'registered') await notifyEvent(deps, 'cancellation.registered', { ...about, registrationNumber, note }, key);
+    else if (kind === 'returned') await notifyEvent(deps, 'cancellation.returned', { ...about, registrationNumber, note: note ?? '' }, key);
+    else await notifyEvent(deps, 'cancellation.refused', { ...about, registrationNumber, reason, note }, key);
+  }
 }
 
 /**
@@ -187,7 +174,8 @@ async function carryOutRequestDecision(deps: ReviewDeps, r: RequestDoc, { alongs
       {
         $set: { status: 'withdrawn', pendingEffects: null, applied: null },
         $inc: { version: 1 },
-        $push: { history: { at: new Date(), actorId: null, actorName: null, action: 'lapsed', note: '登记已撤销，申请终止 / the registration was revoked' } },
+        // Its label says why (action.lapsed: the registration was revoked); no note in one language.
+        $push: { history: { at: new Date(), actorId: null, actorName: null, action: 'lapsed', note: null } },
       },
     );
     await closeOpenRequest({ _id: r.contractId, openRequestId: r._id });

@@ -44,6 +44,6 @@ export function partyLabels<P extends { nature?: string | null; country?: string
   return {
     ...p,
     natureLabel: codeLabel(ENTITY_NATURES, p.nature ?? undefined, lang),
-    place: p.country ? countryName(p.country, lang) : regionName(p.regionCode ?? undefined),
+    place: p.country ? countryName(p.country, lang) : regionName(p.regionCode ?? undefined, lang),
   };
 }

@@ -7,6 +7,7 @@ import { openPdf } from './attachments.store';
 import {
   addAttachment,
   createDraft,
+  deleteDraft,
   findAttachment,
   listContracts,
   loadContract,
@@ -58,6 +59,15 @@ export function contractsApi(deps: AppDeps): Router {
   router.patch('/contracts/:id', authorize('contracts.file'), async (req, res) => {
     const { contract } = await updateDraft(requireUser(res), req.params.id as string, req.body ?? {});
     res.json(toApi(contract, lang(res), audienceOf(res)));
+  });
+
+  /**
+   * DELETE /contracts/{id}: deletes a draft and its PDFs (204); 409 once it has been submitted
+   * (or is anything but a draft), 404 for another organisation's.
+   */
+  router.delete('/contracts/:id', authorize('contracts.file'), async (req, res) => {
+    await deleteDraft(requireUser(res), req.params.id as string);
+    res.status(204).end();
   });
 
   /** POST /contracts/{id}/attachments: multipart field `file`, a PDF of at most 20 MB. */

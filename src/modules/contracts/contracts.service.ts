@@ -6,6 +6,7 @@ import { Types } from 'mongoose';
 import { z } from 'zod';
 import { CONTRACT_TYPES, REFUSAL_REASON_TEXTS } from '../../domain/codes';
 import {
+  issueOfKeptValue,
   mergeFields,
   parseContractInput,
   submissionIssues,
@@ -329,15 +330,31 @@ function rawEntries(issues: Issue[], raw: Map<string, string> | undefined) {
   return issues.filter((i) => raw?.has(i.path)).map((i) => ({ path: i.path, value: raw!.get(i.path)! }));
 }
 
+/** A new filing's fields: the registrant's identity and contact details, then what was sent. */
+async function newFilingFields(organizationId: string, values: ReturnType<typeof parseContractInput>['values']) {
+  const own = await sellerDefaults(organizationId);
+  const start: ContractFields = values.direction === 'import' ? { buyers: [{ ...own }] } : { seller: own };
+  const placed = withOwnSeller(mergeFields(start, values), own);
+  const fields = withContactDefaults(placed.fields, own, await contactDefaults(organizationId, own));
+  return { placed, fields };
+}
+
+/**
+ * The empty filing form shows this: a draft as it would start, never stored (the first save
+ * creates it, so opening the form and leaving makes nothing to clean up).
+ */
+export async function unsavedDraft(user: CurrentUser): Promise<ContractRecord> {
+  const organizationId = requireApplicant(user);
+  const { fields } = await newFilingFields(organizationId, {});
+  return new Contract({ organizationId: new Types.ObjectId(organizationId), status: 'draft', ...fieldsSet(fields) }).toObject() as ContractRecord;
+}
+
 /** Creates a draft. The API refuses invalid values; the form keeps them as typed. */
 export async function createDraft(user: CurrentUser, input: unknown, opts: SaveOptions = {}): Promise<{ contract: ContractRecord; issues: Issue[] }> {
   const organizationId = requireApplicant(user);
   const { values, issues } = parseContractInput(input, { forms: opts.forms });
   if (issues.length && !opts.keepInvalid) throw new AppError('VALIDATION_FAILED', { details: issues });
-  const own = await sellerDefaults(organizationId);
-  const start: ContractFields = values.direction === 'import' ? { buyers: [{ ...own }] } : { seller: own };
-  const placed = withOwnSeller(mergeFields(start, values), own);
-  const fields = withContactDefaults(placed.fields, own, await contactDefaults(organizationId, own));
+  const { placed, fields } = await newFilingFields(organizationId, values);
   const doc = await Contract.create({
     organizationId: new Types.ObjectId(organizationId),
     status: 'draft',
@@ -435,13 +452,21 @@ export interface SubmitDeps {
   logger: Logger;
 }
 
+/** The values a draft keeps as typed (they were invalid), each with the message it had when typed. */
+export function keptValueIssues(doc: Pick<ContractRecord, 'draftRaw'>): Issue[] {
+  return (doc.draftRaw ?? []).filter((r) => r.path).map((r) => issueOfKeptValue(r.path!, r.value ?? ''));
+}
+
+/** A filing is submitted with at least one signed-contract PDF. */
+export const needsAttachment = (doc: Pick<ContractRecord, 'attachments'>) => !doc.attachments?.length;
+
 /** Everything standing between a filing and its submission, all at once. */
 export function submitProblems(doc: ContractRecord, today = cstDate(new Date())): Issue[] {
-  const issues = submissionIssues(fieldsOf(doc), today);
-  for (const r of doc.draftRaw ?? []) {
-    if (r.path && !issues.some((i) => i.path === r.path)) issues.push({ path: r.path, message: 'validation.invalid' });
-  }
-  if (!doc.attachments.length) issues.push({ path: 'attachments', message: 'validation.pdfRequired' });
+  const kept = keptValueIssues(doc);
+  // A value kept as typed says what is wrong with it, instead of "required" for the field it left empty.
+  const issues = submissionIssues(fieldsOf(doc), today).filter((i) => !kept.some((k) => k.path === i.path));
+  issues.push(...kept);
+  if (needsAttachment(doc)) issues.push({ path: 'attachments', message: 'validation.pdfRequired' });
   return issues;
 }
 
@@ -496,6 +521,26 @@ export async function submitContract(
     ),
   ]);
   return { status: 'submitted', queued, acceptance: acceptanceView({ ...acceptance, number }) };
+}
+
+/**
+ * Deletes a draft (a filing never submitted) and its stored PDFs; anything else answers 409.
+ * The delete is conditional on the status, so when a submission races it exactly one wins:
+ * the submission (the delete then answers 409) or the delete (the submission finds nothing).
+ */
+export async function deleteDraft(user: CurrentUser, id: string): Promise<void> {
+  requireApplicant(user);
+  const doc = await loadContract(user, id); // 404 for anyone else's
+  const refuse = (status: string) => conflict('CONTRACT_NOT_DELETABLE', 'errors.contractNotDeletable', { current: { status } });
+  if (doc.status !== 'draft') throw refuse(doc.status);
+  const deleted = (await Contract.findOneAndDelete({ _id: doc._id, organizationId: doc.organizationId, status: 'draft' }).lean()) as ContractRecord | null;
+  if (!deleted) {
+    const current = await Contract.findById(doc._id).select({ status: 1 }).lean();
+    if (!current) throw notFound();
+    throw refuse(current.status);
+  }
+  // The PDFs go with it; one left behind by a failure is unreachable, not exposed.
+  await Promise.all((deleted.attachments ?? []).map((a) => deletePdf(a.id).catch(() => undefined)));
 }
 
 /** Withdraws a filing before the bureau decides. */

@@ -39,11 +39,11 @@ export async function releaseRequestSlot(contractId: Types.ObjectId, requestId: 
  * A revoked registration's open request lapses: it is closed (as withdrawn, with a note) and
  * its slot freed. Idempotent; an approval that lost the race to the revocation ends the same way.
  */
-export async function closeOpenRequest(c: Pick<ContractDoc, '_id' | 'openRequestId'>, note = '登记已撤销，申请终止 / the registration was revoked'): Promise<void> {
+export async function closeOpenRequest(c: Pick<ContractDoc, '_id' | 'openRequestId'>): Promise<void> {
   if (!c.openRequestId) return;
   await RegistrationRequest.updateOne(
     { _id: c.openRequestId, status: { $in: OPEN_REQUEST_STATUSES } },
-    { $set: { status: 'withdrawn', pendingEffects: null }, $inc: { version: 1 }, $push: { history: { at: new Date(), actorId: null, actorName: null, action: 'lapsed', note } } },
+    { $set: { status: 'withdrawn', pendingEffects: null }, $inc: { version: 1 }, $push: { history: { at: new Date(), actorId: null, actorName: null, action: 'lapsed', note: null } } },
   );
   await releaseRequestSlot(c._id, c.openRequestId);
 }

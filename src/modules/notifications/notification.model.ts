@@ -1,20 +1,30 @@
 /**
- * Notifications to applicants: one document per event (`_id` is the event key, so an event
- * notifies once), shown in the app and mailed. Mail goes to SMTP when configured, else to
- * the local outbox that admins can read.
+ * Notifications: one document per event (`_id` is the event key, so an event notifies once),
+ * shown in the app and mailed. An organisation's go to its members; the bureau's to its users
+ * by role (`audience`). Mail goes to SMTP when configured, else to the local outbox that
+ * admins can read.
  */
 import mongoose, { Schema } from 'mongoose';
+import { AUDIENCES } from './catalogue';
 
 const notificationSchema = new Schema(
   {
     _id: { type: String, required: true },
-    organizationId: { type: Schema.Types.ObjectId, required: true },
+    /** Who it is for; documents from before audiences are an organisation's. */
+    audience: { type: String, enum: AUDIENCES, default: 'organization' },
+    /** The organisation it is for (audience `organization`); null for the bureau's. */
+    organizationId: { type: Schema.Types.ObjectId, default: null },
     contractId: { type: Schema.Types.ObjectId, default: null },
     kind: { type: String, required: true },
     subject: { type: String, required: true },
     subjectEn: { type: String, required: true },
     body: { type: String, required: true },
     bodyEn: { type: String, required: true },
+    /** Where to act on it (a certificate to download, a filing to review), with its words in both languages. */
+    link: { type: new Schema({ href: String, text: String, textEn: String }, { _id: false }), default: null },
+    /** A batched notification (a digest): the events it counts, and when its mail may go (its window's end). */
+    digestItems: { type: [String], default: undefined },
+    mailAfter: { type: Date, default: null },
     createdAt: { type: Date, required: true },
     readBy: { type: [Schema.Types.ObjectId], default: [] },
     email: {
@@ -30,10 +40,31 @@ const notificationSchema = new Schema(
 );
 /** An organisation's notifications, newest first; its unread count and mark-all-read. */
 notificationSchema.index({ organizationId: 1, createdAt: -1 });
+/**
+ * The bureau's notifications by audience, newest first; their unread count and mark-all-read.
+ * Partial (those of no organisation): the organisations' many are not in it. Queries repeat
+ * its filter word for word (BUREAU_ONLY), which DocumentDB needs to use it.
+ */
+export const BUREAU_ONLY = { organizationId: { $type: 'null' } } as const;
+notificationSchema.index({ audience: 1, createdAt: -1 }, { name: 'bureau_by_audience', partialFilterExpression: BUREAU_ONLY });
 /** The sweeper of mail still pending: the few pending ones (their age is checked on them). */
 notificationSchema.index({ 'email.status': 1 });
 
 export const Notification = mongoose.model('Notification', notificationSchema);
+
+/**
+ * The open window of a batched event: one document per event, holding when its current
+ * window closes. Joining or opening a window is one atomic update of it, so two processes
+ * never open two digests for the same window.
+ */
+const digestWindowSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    closesAt: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+export const DigestWindow = mongoose.model('NotificationDigestWindow', digestWindowSchema);
 
 const outboxSchema = new Schema(
   {

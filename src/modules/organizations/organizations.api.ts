@@ -116,12 +116,12 @@ export function organizationsApi(signupLimiter: KeyLimiter, notifyDeps: NotifyDe
     res.status(204).end();
   });
 
-  /** GET /regions?parent=630000: GB/T 2260 regions under a parent (provinces without one). */
+  /** GET /regions?parent=630000: GB/T 2260 regions under a parent (provinces without one), named in Chinese and English. */
   router.get('/regions', openToAnyone('the public list of regions'), (req, res) => {
     const parent = typeof req.query.parent === 'string' && req.query.parent ? req.query.parent : null;
     if (parent !== null && !isRegionCode(parent)) throw notFound();
     res.set('Cache-Control', 'public, max-age=86400');
-    res.json({ items: regionChildren(parent).map((r) => ({ code: r.code, name: r.name, level: r.level })) });
+    res.json({ items: regionChildren(parent).map((r) => ({ code: r.code, name: r.name, nameEn: r.nameEn, level: r.level })) });
   });
 
   return router;

@@ -54,7 +54,7 @@ const natureLabelOf = (nature: string, lang: string) => codeOptions(ENTITY_NATUR
 async function organizationLocals(organizationId: string, lang: string) {
   const org = await getOrganization(organizationId);
   if (!org) throw notFound();
-  return { org, regionLabel: regionName(org.regionCode), natureLabel: natureLabelOf(org.nature, lang), members: await listMembers(organizationId) };
+  return { org, regionLabel: regionName(org.regionCode, lang), natureLabel: natureLabelOf(org.nature, lang), members: await listMembers(organizationId) };
 }
 
 export function organizationsPages(signupLimiter: KeyLimiter, notifyDeps: NotifyDeps = { queues: null }): Router {
@@ -147,7 +147,7 @@ export function organizationsPages(signupLimiter: KeyLimiter, notifyDeps: Notify
       status,
       statuses: [...ORGANIZATION_STATUSES, NAME_CHANGE_TAB],
       canDecide: currentUser(res)?.role === 'admin',
-      orgs: orgs.map((o) => ({ ...o, id: String(o._id), regionLabel: regionName(o.regionCode), natureLabel: natures.find((n) => n.value === o.nature)?.label ?? o.nature })),
+      orgs: orgs.map((o) => ({ ...o, id: String(o._id), regionLabel: regionName(o.regionCode, res.locals.lang as string), natureLabel: natures.find((n) => n.value === o.nature)?.label ?? o.nature })),
     });
   });
 

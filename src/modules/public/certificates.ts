@@ -1,5 +1,6 @@
 /** Public verification of a registration certificate (the QR code's target). No contact data. */
 import { Router } from 'express';
+import { z } from 'zod';
 import { formatYuan, formatYuanGrouped } from '../../domain/money';
 import { cstDate, cstIso } from '../../domain/time';
 import { notFound } from '../../lib/errors';
@@ -43,6 +44,16 @@ export async function findCertificate(registrationNumber: string) {
   };
 }
 
+/** What a person may type for a registration number: digits, perhaps full-width (１２３) or grouped with spaces. */
+export const verifyQuerySchema = z.object({ number: z.string().max(200).optional() });
+
+/** The 16 digits of a typed registration number, or why it is not one ('required' when blank, 'format' otherwise). */
+export function parseRegistrationNumber(typed: string): { ok: true; number: string } | { ok: false; error: 'required' | 'format' } {
+  const digits = typed.replace(/[\uFF10-\uFF19]/g, (d) => String.fromCharCode(d.charCodeAt(0) - 0xff10 + 48)).replace(/[\s\u3000-]+/g, '');
+  if (!digits) return { ok: false, error: 'required' };
+  return /^\d{16}$/.test(digits) ? { ok: true, number: digits } : { ok: false, error: 'format' };
+}
+
 export function certificatesPublic(): Router {
   const router = Router();
 
@@ -64,11 +75,30 @@ export function certificatesPublic(): Router {
     });
   });
 
-  /** GET /verify/:number: the public verification page. */
+  /** GET /verify?number=…: the verification form; a well-formed number goes on to /verify/<number>, anything else is shown again with what is wrong (422). */
+  router.get('/verify', openToAnyone('certificate verification'), (req, res) => {
+    const q = verifyQuerySchema.safeParse(req.query);
+    if (q.success && q.data.number === undefined) {
+      res.render('public/verify', { number: '', cert: null, searched: false, error: null });
+      return;
+    }
+    // Repeated (number=a&number=b) or overlong: no number either, and the form shows what can be shown.
+    const typed = q.success ? q.data.number! : typeof req.query.number === 'string' ? req.query.number.slice(0, 200) : '';
+    const parsed = q.success ? parseRegistrationNumber(typed) : ({ ok: false, error: 'format' } as const);
+    if (parsed.ok) {
+      res.redirect(303, `/verify/${parsed.number}`);
+      return;
+    }
+    res.status(422).render('public/verify', { number: typed, cert: null, searched: false, error: parsed.error === 'required' ? 'verify.numberRequired' : 'verify.badNumber' });
+  });
+
+  /** GET /verify/:number: the public verification page (the certificate's QR code links here). */
   router.get('/verify/:number', openToAnyone('certificate verification'), async (req, res) => {
     const c = await findCertificate(req.params.number as string);
     res.status(c ? 200 : 404).render('public/verify', {
       number: req.params.number,
+      searched: true,
+      error: null,
       cert: c && {
         ...c,
         contractAmountText: formatYuanGrouped(c.contractAmountFen),

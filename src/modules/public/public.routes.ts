@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { codeOptions, CONTRACT_TYPE_CODES, CONTRACT_TYPES, keysOf, TECHNICAL_FIELDS } from '../../domain/codes';
-import { fenOf, formatYuan, formatYuanGrouped } from '../../domain/money';
+import { fenOf, formatFenLarge, formatYuan, formatYuanGrouped } from '../../domain/money';
+import type { TFunction } from 'i18next';
 import { cstDate, cstIso, cstYear, cstYearBounds } from '../../domain/time';
 import type { AppDeps } from '../../lib/deps';
 import { listOrUnfiltered } from '../../lib/http/forms';
@@ -95,6 +96,12 @@ function homeLocals(res: Response, payload: TurnoverPayload, targetFen: number) 
     figures: homeFigures(payload, targetFen),
     typeLabels: Object.fromEntries(codeOptions(CONTRACT_TYPES, lang).map((o) => [o.value, o.label])),
     fieldLabels: Object.fromEntries(codeOptions(TECHNICAL_FIELDS, lang).map((o) => [o.value, o.label])),
+    /** A payload amount ("5000005.00") as people read it: grouped, or in 万元/亿元 (million/billion in English). */
+    grouped: (amount: string) => formatYuanGrouped(fenOf(amount)),
+    large: (amount: string) => {
+      const l = formatFenLarge(fenOf(amount), lang === 'en' ? 'en' : 'cn');
+      return { value: l.value, unit: (res.locals.t as TFunction)(`lists.unit_${l.unit}`), scaled: l.unit !== 'yuan' };
+    },
   };
 }
 

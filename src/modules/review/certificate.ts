@@ -14,6 +14,7 @@ import { updateIf } from '../../lib/transitions';
 import { deletePdf, storedSize, storePdf } from '../contracts/attachments.store';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 import { cjkPdf } from '../../lib/pdf/cjk-font';
+import { notifyEventQuietly, type NotifyDeps } from '../notifications/notifications.events';
 
 export interface CertificateData {
   registrationNumber: string;
@@ -139,6 +140,26 @@ export async function ensureCertificate(contractId: string, agencyName: string, 
     return { fileId: current!.certificateFileId!, size: (await storedSize(current!.certificateFileId!)) ?? 0, rendered: false };
   }
   return { fileId, size: pdf.length, rendered: true };
+}
+
+/**
+ * The certificate worker's job: the certificate rendered (once), then the applicant told it is
+ * ready, once per registration version, and only for the version whose file is now the one
+ * referenced (a change approved meanwhile brings its own certificate and its own notice).
+ */
+export async function produceCertificate(contractId: string, agencyName: string, publicUrl: string, notifyDeps: NotifyDeps = { queues: null }) {
+  const result = await ensureCertificate(contractId, agencyName, publicUrl);
+  const doc = (await Contract.findById(contractId).select({ status: 1, title: 1, organizationId: 1, registrationNumber: 1, registrationVersion: 1, certificateFileId: 1 }).lean()) as ContractDoc | null;
+  if (doc && doc.status === 'registered' && doc.registrationNumber && doc.certificateFileId === result.fileId) {
+    const version = doc.registrationVersion ?? 1;
+    await notifyEventQuietly(
+      notifyDeps,
+      'certificate.ready',
+      { contractId, organizationId: String(doc.organizationId), title: doc.title ?? '', registrationNumber: doc.registrationNumber, version },
+      `contract:${contractId}:certificate:v${version}`,
+    );
+  }
+  return result;
 }
 
 /** Queues the certificate of every registered contract that has none yet. */

@@ -10,7 +10,6 @@
  */
 import { Types, type Model } from 'mongoose';
 import { z } from 'zod';
-import { REFUSAL_REASON_TEXTS } from '../../domain/codes';
 import { addWorkingDays } from '../../domain/calendar';
 import { cstDate, cstYear } from '../../domain/time';
 import type { Config } from '../../config';
@@ -22,7 +21,7 @@ import { parseInput, text } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
 import { recordAudit } from '../audit/audit.service';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
-import { notify } from '../notifications/notifications.service';
+import { notifyEvent } from '../notifications/notifications.events';
 import { closeOpenRequest } from '../contracts/requests.slot';
 import { certificateJobId } from './certificate';
 import { markRegistrationRevoked, numberRegistration } from '../registrations/registration-numbers';
@@ -60,40 +59,21 @@ async function loadForBureau(id: string): Promise<ContractDoc> {
 const notReviewable = (status: string, registrationNumber?: string | null) =>
   conflict('CONTRACT_NOT_IN_REVIEW', 'errors.contractNotInReview', { current: { status, registrationNumber: registrationNumber ?? null } });
 
-const KIND_TEXT: Record<string, { zh: string; en: string }> = {
-  registered: { zh: '准予登记', en: 'registered' },
-  returned: { zh: '退回补正', en: 'returned for correction' },
-  refused: { zh: '不予登记', en: 'refused' },
-  revoked: { zh: '撤销登记', en: 'revoked' },
-};
-
 /**
  * What follows a decision: the applicant's notification, the ledger entry, the certificate job.
  * All idempotent and independent of each other, so they run side by side. True when all done.
  */
 async function decisionEffects(deps: ReviewDeps, doc: ContractDoc, kind: string, note: string | null, reasonCode: number | null, firstRun: boolean): Promise<boolean> {
   const id = String(doc._id);
-  const k = KIND_TEXT[kind];
-  const title = doc.title ?? '';
-  // The refusal reason in its official words, not by its number.
-  const reason = reasonCode ? REFUSAL_REASON_TEXTS[String(reasonCode)] : undefined;
-  const extra = [doc.registrationNumber ? `登记编号 ${doc.registrationNumber}` : null, reason ? `不予登记理由：${reason.zh}` : null, note].filter(Boolean).join('；');
-  const extraEn = [doc.registrationNumber ? `registration number ${doc.registrationNumber}` : null, reason ? `reason for refusal: ${reason.en}` : null, note].filter(Boolean).join('; ');
   const notification = async () => {
-    await notify(
-      deps.queues,
-      {
-        key: `contract:${id}:${kind}:${kind === 'revoked' ? 'final' : `s${doc.submissionCount}`}`,
-        organizationId: String(doc.organizationId),
-        contractId: id,
-        kind,
-        subject: `技术合同登记：${k.zh}`,
-        subjectEn: `Technology contract ${k.en}`,
-        body: `您提交的技术合同“${title}”已${k.zh}。${extra ? extra + '。' : ''}`,
-        bodyEn: `Your technology contract "${title}" was ${k.en}.${extraEn ? ' ' + extraEn + '.' : ''}`,
-      },
-      deps.logger,
-    );
+    const key = `contract:${id}:${kind}:${kind === 'revoked' ? 'final' : `s${doc.submissionCount}`}`;
+    const about = { contractId: id, organizationId: String(doc.organizationId), title: doc.title ?? '' };
+    const registrationNumber = doc.registrationNumber ?? '';
+    if (kind === 'registered') await notifyEvent(deps, 'filing.registered', { ...about, registrationNumber, note }, key);
+    else if (kind === 'returned') await notifyEvent(deps, 'filing.returned', { ...about, note: note ?? '' }, key);
+    // The refusal reason in its official words (the catalogue's), not by its number.
+    else if (kind === 'refused') await notifyEvent(deps, 'filing.refused', { ...about, reason: reasonCode ?? 9, note }, key);
+    else if (kind === 'revoked') await notifyEvent(deps, 'filing.revoked', { ...about, registrationNumber, note }, key);
     return true;
   };
   const ledger = async () => {

@@ -1,5 +1,5 @@
 /** The bureau's pages: the review queue and the review of one filing, with its decisions. */
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { TFunction } from 'i18next';
 import { codeOptions, CONTRACT_TYPES } from '../../domain/codes';
 import { formatYuanGrouped } from '../../domain/money';
@@ -15,13 +15,55 @@ import { approveContract, REFUSAL_REASONS, refuseContract, returnContract, revok
 import { Contract } from '../contracts/contract.model';
 import { requestsOf } from '../contracts/request.model';
 import { listReviewQueue } from './queue.service';
+import { queueExportRoutes } from './queue.export';
 
 const t = (res: Response) => res.locals.t as TFunction;
+
+/** The decision forms of views/review/_decide.ejs (revocation has its own form). */
+const DECISION_FORMS = ['approve', 'return', 'refuse', 'expert'];
+
+/** A decision form refused for its values, kept in the session for the page it redirects to. */
+interface KeptDecisionForm {
+  /** The review page's path; the form is shown again only there. */
+  base: string;
+  form: string;
+  values: Record<string, string>;
+  /** Messages by field (note, reason, reasonCode); `_form` for one about no field. */
+  errors: Record<string, string>;
+}
+
+type WithKeptForm = { decisionForm?: KeptDecisionForm };
+
+function keepDecisionForm(req: Request, kept: KeptDecisionForm): void {
+  const session = req.session as unknown as WithKeptForm | undefined;
+  if (session) session.decisionForm = kept;
+}
+
+/** The kept form for the page at `base`, once (a reload shows the form fresh). */
+function takeDecisionForm(req: Request, base: string): KeptDecisionForm | null {
+  const session = req.session as unknown as WithKeptForm | undefined;
+  const kept = session?.decisionForm;
+  if (!kept) return null;
+  delete session!.decisionForm;
+  return kept.base === base ? kept : null;
+}
+
+function fieldErrors(err: AppError, res: Response): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const d of err.details) {
+    const field = ['note', 'reason', 'reasonCode'].includes(d.path) ? d.path : '_form';
+    errors[field] ??= translate(t(res), d.message, d.params);
+  }
+  if (!err.details.length) errors._form = translate(t(res), err.messageKey, err.params);
+  return errors;
+}
 
 export function reviewPages(deps: AppDeps): Router {
   const router = Router();
   const rd = reviewDeps(deps);
   const reviewing = authorize('contracts.review');
+  // Before /review/:id, which would take "export.xlsx" for an id.
+  router.use(queueExportRoutes());
 
   /** GET /review: the queue, sorted by deadline, filterable. */
   router.get('/review', reviewing, async (req, res) => {
@@ -52,19 +94,26 @@ export function reviewPages(deps: AppDeps): Router {
   router.get('/review/:id', reviewing, async (req, res) => {
     const doc = await loadContract(requireUser(res), req.params.id as string);
     const requests = doc.registrationNumber ? await requestsOf(doc._id) : [];
-    res.render('review/show', { contract: contractView(doc, res.locals.lang as string, 'bureau'), reasons: REFUSAL_REASONS, requests });
+    const decideForm = takeDecisionForm(req, `/review/${doc._id}`);
+    res.render('review/show', { contract: contractView(doc, res.locals.lang as string, 'bureau'), reasons: REFUSAL_REASONS, requests, decideForm });
   });
 
   const decision = (name: string, run: (id: string, body: Record<string, string>, res: Response, ip?: string) => Promise<unknown>) =>
-    async (req: import('express').Request, res: Response) => {
+    async (req: Request, res: Response) => {
       const id = req.params.id as string;
+      const body = pickFields(req.body, ['note', 'reason', 'reasonCode']);
       try {
-        await run(id, pickFields(req.body, ['note', 'reason', 'reasonCode']), res, req.ip);
+        await run(id, body, res, req.ip);
         flash(req, 'success', t(res)(`review.done_${name}`));
       } catch (err) {
         if (!(err instanceof AppError) || !['CONFLICT', 'VALIDATION_FAILED'].includes(err.kind)) throw err;
-        const detail = err.details[0];
-        flash(req, 'error', translate(t(res), detail ? detail.message : err.messageKey, detail?.params));
+        if (err.kind === 'VALIDATION_FAILED' && DECISION_FORMS.includes(name)) {
+          // The page opens again with this form open, what was chosen and typed, and the message at its field.
+          keepDecisionForm(req, { base: `/review/${id}`, form: name, values: body, errors: fieldErrors(err, res) });
+        } else {
+          const detail = err.details[0];
+          flash(req, 'error', translate(t(res), detail ? detail.message : err.messageKey, detail?.params));
+        }
       }
       res.redirect(303, `/review/${id}`);
     };

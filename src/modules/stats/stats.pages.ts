@@ -1,22 +1,22 @@
 /** The bureau's statistics: tables by year with year-on-year change, exports, reconciliation. */
-import ExcelJS from 'exceljs';
 import { Router, type Response } from 'express';
 import type { TFunction } from 'i18next';
 import { z } from 'zod';
 import { codeLabel, CONTRACT_TYPES, TECHNICAL_FIELDS } from '../../domain/codes';
-import { formatYuan, formatYuanGrouped } from '../../domain/money';
-import { cstDate, cstYear, cstYearBounds } from '../../domain/time';
+import { formatFenLarge, formatYuan, formatYuanGrouped } from '../../domain/money';
+import { cstDate, cstDateTime, cstYear, cstYearBounds } from '../../domain/time';
 import type { AppDeps } from '../../lib/deps';
 import { AppError } from '../../lib/errors';
 import { authorize, requireUser } from '../../lib/http/authorize';
 import { sendCsv } from '../../lib/http/csv';
+import { sendXlsx, type SheetCell, type SheetColumn } from '../../lib/http/xlsx';
 import { flash } from '../../lib/http/forms';
 import { enqueue } from '../../lib/queues';
 import { parseInput } from '../../lib/validation';
 import { recordAudit } from '../audit/audit.service';
 import { Contract } from '../contracts/contract.model';
 import { lastReconciliation } from '../turnover/turnover.service';
-import { buildTables, statsForYear, TABLES, tableCells, type StatTable } from './stats.service';
+import { buildTables, changePct, statsForYear, TABLES, tableCells, tableSheet, type StatTable } from './stats.service';
 
 const yearSchema = z.object({ year: z.coerce.number().int().min(2000).max(2200).optional() });
 const exportSchema = yearSchema.extend({ table: z.enum(TABLES).default('summary') });
@@ -40,21 +40,12 @@ function tablesFor(res: Response, data: Awaited<ReturnType<typeof statsForYear>>
   });
 }
 
-async function sendXlsx(res: Response, filename: string, sheets: { name: string; rows: (string | number)[][] }[]) {
-  const wb = new ExcelJS.Workbook();
-  wb.creator = 'Technology contract registry';
-  for (const s of sheets) {
-    const ws = wb.addWorksheet(s.name.slice(0, 31));
-    ws.addRows(s.rows);
-    ws.getRow(1).font = { bold: true };
-    ws.columns.forEach((c) => (c.width = 20));
-  }
-  res.set({ 'Content-Type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'Content-Disposition': `attachment; filename="${filename}"`, 'Cache-Control': 'no-store' });
-  await wb.xlsx.write(res);
-  res.end();
-}
-
-const REGISTER_HEADERS = ['登记编号', '合同名称', '合同编号', '合同类别', '技术领域', '卖方', '卖方统一社会信用代码', '买方', '成交额（元）', '技术交易额（元）', '登记日期', '状态'];
+const REGISTER_COLUMNS: SheetColumn[] = [
+  { header: '登记编号' }, { header: '合同名称' }, { header: '合同编号' }, { header: '合同类别' }, { header: '技术领域' },
+  { header: '卖方' }, { header: '卖方统一社会信用代码' }, { header: '买方' },
+  { header: '成交额（元）', kind: 'money' }, { header: '技术交易额（元）', kind: 'money' }, { header: '登记日期' }, { header: '状态' },
+];
+const REVOKED = '已撤销';
 
 /** The year's register for the export, by number (the year as a range of registration instants). */
 export const registerOfYear = (year: number) =>
@@ -64,55 +55,109 @@ export const registerOfYear = (year: number) =>
     .lean()
     .cursor();
 
-async function* registerRows(year: number): AsyncGenerator<(string | number)[]> {
-  yield REGISTER_HEADERS;
+/** The year's register, one row per registration, amounts in integer fen. */
+async function* registerRecords(year: number): AsyncGenerator<SheetCell[]> {
   for await (const c of registerOfYear(year)) {
     yield [
       c.registrationNumber ?? '', c.title ?? '', c.contractNumber ?? '', codeLabel(CONTRACT_TYPES, c.type, 'zh'), codeLabel(TECHNICAL_FIELDS, c.technicalField, 'zh'),
       c.seller?.name ?? '', c.seller?.uscc ?? '', (c.buyers ?? []).map((b) => b.name).join('；'),
-      formatYuan(c.contractAmountFen ?? 0), formatYuan(c.technicalAmountFen ?? 0), c.registeredAt ? cstDate(c.registeredAt) : '', c.status === 'revoked' ? '已撤销' : '有效',
+      c.contractAmountFen ?? 0, c.technicalAmountFen ?? 0, c.registeredAt ? cstDate(c.registeredAt) : '', c.status === 'revoked' ? REVOKED : '有效',
     ];
   }
 }
+
+/** The same as CSV rows: the header, then amounts as plain yuan decimals, streamed. */
+async function* registerCsvRows(year: number): AsyncGenerator<(string | number)[]> {
+  yield REGISTER_COLUMNS.map((c) => c.header);
+  for await (const r of registerRecords(year)) yield r.map((v, i) => (REGISTER_COLUMNS[i].kind === 'money' ? formatYuan(v as number) : (v ?? '')));
+}
+
+/** A headline amount: in 万元/亿元 (million/billion in English) with the exact yuan beside it. */
+function figure(t: TFunction, lang: string, fen: number) {
+  const l = formatFenLarge(fen, lang === 'en' ? 'en' : 'cn');
+  // In yuan the figure is the exact amount already: no second line for it.
+  return { value: l.value, unit: t(`lists.unit_${l.unit}`), exact: formatYuanGrouped(fen), scaled: l.unit !== 'yuan' };
+}
+
+/** A chart's series from a table: labels and integer fen (all zero: nothing to draw). */
+const series = (tbl: StatTable | undefined) => {
+  const rows = (tbl?.rows ?? []).filter((r) => r.contractFen !== 0 || tbl?.name === 'month');
+  return { labels: rows.map((r) => r.label), values: rows.map((r) => r.contractFen), empty: rows.every((r) => r.contractFen === 0) };
+};
 
 export function statsPages(deps: AppDeps): Router {
   const router = Router();
   const reading = authorize('stats.read');
 
-  /** GET /stats?year=: every table for a year, beside the year before. */
+  /** GET /stats?year=: the year at a glance, its charts, and every table beside the year before. */
   router.get('/stats', reading, async (req, res) => {
+    const t = res.locals.t as TFunction;
+    const lang = res.locals.lang as string;
     const { year } = parseInput(yearSchema, req.query);
     const y = year ?? cstYear(new Date());
-    const tables = tablesFor(res, await statsForYear(y));
+    const data = await statsForYear(y);
+    const tables = tablesFor(res, data);
     const run = await lastReconciliation();
     const fmt = (tbl: StatTable) => ({
       ...tbl,
-      title: (res.locals.t as TFunction)(TABLE_TITLES[tbl.name]),
+      title: t(TABLE_TITLES[tbl.name]),
       rows: tbl.rows.map((r) => ({ ...r, contractText: formatYuanGrouped(r.contractFen), technicalText: formatYuanGrouped(r.technicalFen), lastYearText: formatYuanGrouped(r.lastYearFen) })),
     });
-    res.render('stats/index', { year: y, years: Array.from({ length: 6 }, (_, i) => cstYear(new Date()) - i), tables: tables.map(fmt), run, isAdmin: requireUser(res).role === 'admin' });
+    const { totals, buyerSide, large } = data.tally;
+    const byName = (name: string) => tables.find((x) => x.name === name);
+    const thisYear = cstYear(new Date());
+    res.render('stats/index', {
+      year: y,
+      years: Array.from({ length: 6 }, (_, i) => thisYear - i).concat(y < thisYear - 5 || y > thisYear ? [y] : []),
+      tables: tables.map(fmt),
+      run,
+      isAdmin: requireUser(res).role === 'admin',
+      glance: {
+        contracts: totals.count,
+        contract: figure(t, lang, totals.contractFen),
+        technical: figure(t, lang, totals.technicalFen),
+        buyerSide: { contracts: buyerSide.count, ...figure(t, lang, buyerSide.contractFen) },
+        large: { contracts: large.count, ...figure(t, lang, large.contractFen) },
+        change: changePct(totals.contractFen, data.prev.totals.contractFen),
+      },
+      updatedAt: data.updatedAt ? cstDateTime(data.updatedAt) : null,
+      charts: { month: series(byName('month')), type: series(byName('type')), field: series(byName('field')) },
+    });
   });
 
-  /** GET /stats/export.csv|xlsx?year=&table=: one table, Chinese headers. */
+  /** GET /stats/export.csv|xlsx?year=&table=: one table, Chinese headers; in Excel with a title row and totals. */
   router.get('/stats/export.:format', reading, async (req, res) => {
+    const t = res.locals.t as TFunction;
     const { year, table } = parseInput(exportSchema, req.query);
     const y = year ?? cstYear(new Date());
     const tbl = tablesFor(res, await statsForYear(y)).find((x) => x.name === table)!;
     const name = `stats-${y}-${table}`;
     if (req.params.format === 'csv') return sendCsv(res, `${name}.csv`, tableCells(tbl));
-    if (req.params.format === 'xlsx') return sendXlsx(res, `${name}.xlsx`, [{ name: table, rows: tableCells(tbl) }]);
+    if (req.params.format === 'xlsx') {
+      const title = t('lists.sheetTitle', { title: `${t('lists.statsSheet')} · ${t(TABLE_TITLES[table])}`, year: y, time: cstDateTime(new Date()) });
+      return sendXlsx(res, `${name}.xlsx`, [tableSheet(tbl, title)]);
+    }
     throw new AppError('NOT_FOUND');
   });
 
-  /** GET /stats/register.csv|xlsx?year=: the full register of a year. */
+  /** GET /stats/register.csv|xlsx?year=: the full register of a year (Excel: totals of the registrations in force). */
   router.get('/stats/register.:format', reading, async (req, res) => {
+    const t = res.locals.t as TFunction;
     const { year } = parseInput(yearSchema, req.query);
     const y = year ?? cstYear(new Date());
-    if (req.params.format === 'csv') return sendCsv(res, `register-${y}.csv`, registerRows(y));
+    if (req.params.format === 'csv') return sendCsv(res, `register-${y}.csv`, registerCsvRows(y));
     if (req.params.format === 'xlsx') {
-      const rows: (string | number)[][] = [];
-      for await (const r of registerRows(y)) rows.push(r);
-      return sendXlsx(res, `register-${y}.xlsx`, [{ name: `${y}`, rows }]);
+      const rows: SheetCell[][] = [];
+      for await (const r of registerRecords(y)) rows.push(r);
+      const status = REGISTER_COLUMNS.length - 1;
+      return sendXlsx(res, `register-${y}.xlsx`, [{
+        name: `${y}`,
+        title: t('lists.sheetTitle', { title: t('lists.registerSheet'), year: y, time: cstDateTime(new Date()) }),
+        columns: REGISTER_COLUMNS,
+        rows,
+        // Revoked registrations are listed but count for nothing, as in the statistics.
+        totals: { label: (n) => t('lists.totalsRegistered', { count: n }), counts: (r) => r[status] !== REVOKED },
+      }]);
     }
     throw new AppError('NOT_FOUND');
   });

@@ -8,7 +8,7 @@ import {
   TECHNICAL_FIELDS,
   type CodeLabel,
 } from '../../domain/codes';
-import { formatYuan } from '../../domain/money';
+import { csvRowsOf, type SheetSpec } from '../../lib/http/xlsx';
 import type { Amounts, Dimension, YearTally } from '../../domain/tally';
 import { getTally } from '../turnover/turnover.service';
 
@@ -40,6 +40,10 @@ export interface StatTable {
   rows: StatRow[];
 }
 
+/** Year-on-year change in per cent, to one decimal (null when there was nothing the year before). */
+export const changePct = (fen: number, lastYearFen: number): number | null =>
+  lastYearFen > 0 ? Math.round(((fen - lastYearFen) / lastYearFen) * 1000) / 10 : null;
+
 const row = (key: string, label: string, a: Amounts | undefined, prev: Amounts | undefined): StatRow => {
   const contractFen = a?.contractFen ?? 0;
   const lastYearFen = prev?.contractFen ?? 0;
@@ -50,7 +54,7 @@ const row = (key: string, label: string, a: Amounts | undefined, prev: Amounts |
     contractFen,
     technicalFen: a?.technicalFen ?? 0,
     lastYearFen,
-    changePct: lastYearFen > 0 ? Math.round(((contractFen - lastYearFen) / lastYearFen) * 1000) / 10 : null,
+    changePct: changePct(contractFen, lastYearFen),
   };
 };
 
@@ -86,14 +90,32 @@ export function buildTables(t: YearTally, prev: YearTally, lang: string, labels:
 }
 
 export async function statsForYear(year: number) {
-  const [{ tally }, { tally: prev }] = await Promise.all([getTally(year), getTally(year - 1)]);
-  return { tally, prev };
+  const [{ tally, updatedAt }, { tally: prev }] = await Promise.all([getTally(year), getTally(year - 1)]);
+  return { tally, prev, updatedAt };
 }
 
-/** Rows of a table as cells for CSV/Excel, with Chinese headers. */
+/**
+ * A table as a sheet, with Chinese headers: money in integer fen. The breakdowns get a totals
+ * row (each contract is in exactly one row of them); the summary's rows overlap, so it gets none.
+ */
+export function tableSheet(table: StatTable, title = ''): SheetSpec {
+  return {
+    name: table.name,
+    title,
+    columns: [
+      { header: '类别' },
+      { header: '合同数', kind: 'count' },
+      { header: '成交额（元）', kind: 'money' },
+      { header: '技术交易额（元）', kind: 'money' },
+      { header: '上年成交额（元）', kind: 'money' },
+      { header: '同比（%）', kind: 'percent' },
+    ],
+    rows: table.rows.map((r) => [r.label, r.contracts, r.contractFen, r.technicalFen, r.lastYearFen, r.changePct]),
+    totals: table.name === 'summary' ? undefined : { label: () => '合计', derive: (sums) => ({ 5: changePct(sums[2], sums[4]) }) },
+  };
+}
+
+/** Rows of a table as cells for CSV, with Chinese headers (amounts as plain yuan decimals). */
 export function tableCells(table: StatTable): (string | number)[][] {
-  return [
-    ['类别', '合同数', '成交额（元）', '技术交易额（元）', '上年成交额（元）', '同比（%）'],
-    ...table.rows.map((r) => [r.label, r.contracts, formatYuan(r.contractFen), formatYuan(r.technicalFen), formatYuan(r.lastYearFen), r.changePct ?? '']),
-  ];
+  return csvRowsOf(tableSheet(table));
 }

@@ -8,32 +8,48 @@
   var year = Number(root.getAttribute('data-year'));
   var charts = {};
 
-  function group(amount) {
-    var parts = String(amount).split('.');
-    return parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ',') + '.' + (parts[1] || '00');
-  }
-  function fen(amount) {
-    var parts = String(amount).split('.');
-    return Number(parts[0]) * 100 + Number((parts[1] || '0').padEnd(2, '0'));
-  }
-  // Integer fen to "1250000.00" without floating point (money never goes through a float).
-  function yuan(f) {
-    return Math.floor(f / 100) + '.' + String(f % 100).padStart(2, '0');
-  }
+  var money = window.RegistryMoney;
+  var group = money.group;
+  var fen = money.fen;
+  var yuan = money.yuan;
   function setField(name, value) {
     document.querySelectorAll('[data-field="' + name + '"]').forEach(function (el) { el.textContent = value; });
+  }
+
+  function setLarge(prefix, f) {
+    var l = money.large(f, labels.ladder);
+    setField(prefix + 'Large', l.value);
+    setField(prefix + 'Unit', labels.units[l.unit]);
+    // In yuan the figure is the exact amount already.
+    show('[data-exact="' + prefix + '"]', l.unit !== 'yuan');
+  }
+  function show(selector, visible) {
+    document.querySelectorAll(selector).forEach(function (el) { el.hidden = !visible; });
   }
 
   function update(p) {
     setField('contractAmount', group(p.contractAmount));
     setField('technicalAmount', group(p.technicalAmount));
+    setLarge('contract', fen(p.contractAmount));
+    setLarge('technical', fen(p.technicalAmount));
     setField('contracts', String(p.contracts));
     setField('progress', (p.progress * 100).toFixed(2));
-    if (p.updatedAt) setField('updatedAt', p.updatedAt.replace('T', ' ').slice(0, 19));
+    if (p.updatedAt) {
+      setField('updatedAt', p.updatedAt.replace('T', ' ').slice(0, 19));
+      show('[data-updated]', true);
+      show('[data-no-registrations]', false);
+    }
     var bar = document.querySelector('[data-bar="progress"]');
     if (bar) bar.value = Math.min(100, p.progress * 100);
     var elapsed = Number(document.querySelector('[data-bar="elapsed"]').value) / 100;
-    if (elapsed > 0.02) setField('projection', group(yuan(Math.round(fen(p.contractAmount) / elapsed))));
+    if (elapsed > 0.02) {
+      // Integer fen over a plain ratio, rounded back to whole fen: an estimate, not an amount.
+      var projected = Math.round(fen(p.contractAmount) / elapsed);
+      setField('projection', group(yuan(projected)));
+      setLarge('projection', projected);
+      show('[data-projection]', true);
+      show('[data-no-projection]', false);
+    }
     drawCharts(p);
     fillTables(p);
   }
@@ -54,10 +70,10 @@
   }
   function fillTables(p) {
     var t = document.querySelector('[data-table="month"] tbody');
-    if (t) rows(t, p.byMonth.map(function (m) { return [String(Number(m.month)), String(m.contracts), m.contractAmount]; }));
+    if (t) rows(t, p.byMonth.map(function (m) { return [String(Number(m.month)), String(m.contracts), group(m.contractAmount)]; }));
     [['type', p.byType, labels.types], ['field', p.byField, labels.fields]].forEach(function (spec) {
       var body = document.querySelector('[data-table="' + spec[0] + '"] tbody');
-      if (body) rows(body, Object.keys(spec[1]).map(function (k) { return [spec[2][k] || k, String(spec[1][k].contracts), spec[1][k].contractAmount]; }));
+      if (body) rows(body, Object.keys(spec[1]).map(function (k) { return [spec[2][k] || k, String(spec[1][k].contracts), group(spec[1][k].contractAmount)]; }));
     });
   }
 
@@ -66,13 +82,29 @@
     return { labels: keys.map(function (k) { return names[k] || k; }), values: keys.map(function (k) { return fen(record[k].contractAmount); }) };
   }
 
+  // A chart with nothing to draw says so ("暂无数据") instead of showing empty axes.
+  function setEmpty(name, empty) {
+    var box = document.querySelector('[data-chart="' + name + '"]');
+    if (!box) return;
+    box.querySelector('canvas').hidden = empty;
+    box.querySelector('[data-empty]').hidden = !empty;
+    show('[data-table-box="' + name + '"]', !empty);
+  }
+
   function drawCharts(p) {
-    if (!window.Chart) return;
     var month = { labels: p.byMonth.map(function (m) { return Number(m.month) + labels.months; }), values: p.byMonth.map(function (m) { return fen(m.contractAmount); }) };
-    var sets = { 'chart-month': ['bar', month], 'chart-type': ['doughnut', series(p.byType, labels.types)], 'chart-field': ['bar', series(p.byField, labels.fields)] };
-    Object.keys(sets).forEach(function (id) {
-      var kind = sets[id][0];
-      var data = sets[id][1];
+    var sets = { month: ['bar', month], type: ['doughnut', series(p.byType, labels.types)], field: ['bar', series(p.byField, labels.fields)] };
+    Object.keys(sets).forEach(function (name) {
+      var id = 'chart-' + name;
+      var kind = sets[name][0];
+      var data = sets[name][1];
+      var empty = !data.values.some(function (v) { return v !== 0; });
+      setEmpty(name, empty);
+      if (empty) {
+        if (charts[id]) { charts[id].destroy(); delete charts[id]; }
+        return;
+      }
+      if (!window.Chart) return;
       if (charts[id]) {
         charts[id].data.labels = data.labels;
         charts[id].data.datasets[0].data = data.values;
@@ -81,14 +113,17 @@
       }
       var canvas = document.getElementById(id);
       if (!canvas) return;
+      var horizontal = name === 'field';
+      var valueAxis = {};
+      // The data are integer fen; ticks read in 万元/亿元, tooltips in exact yuan, both from the integers.
+      valueAxis[horizontal ? 'x' : 'y'] = { beginAtZero: true, ticks: { callback: money.axis(labels.ladder, labels.units) } };
       charts[id] = new window.Chart(canvas, {
         type: kind,
         data: { labels: data.labels, datasets: [{ label: labels.amount, data: data.values, backgroundColor: kind === 'doughnut' ? ['#0b5cad', '#c8102e', '#1d7a3a', '#d08c00', '#6b3fa0'] : '#0b5cad' }] },
         options: {
-          responsive: true, maintainAspectRatio: false, animation: false, indexAxis: id === 'chart-field' ? 'y' : 'x',
-          // The data are integer fen; ticks and tooltips show yuan, formatted from the integers.
-          scales: kind === 'doughnut' ? {} : (function () { var axis = {}; axis[id === 'chart-field' ? 'x' : 'y'] = { ticks: { callback: function (v) { return group(yuan(Number(v))); } } }; return axis; })(),
-          plugins: { legend: { display: kind === 'doughnut' }, tooltip: { callbacks: { label: function (c) { return ' ' + group(yuan(Number(c.raw))); } } } },
+          responsive: true, maintainAspectRatio: false, animation: false, indexAxis: horizontal ? 'y' : 'x',
+          scales: kind === 'doughnut' ? {} : valueAxis,
+          plugins: { legend: { display: kind === 'doughnut' }, tooltip: { callbacks: { label: function (c) { return ' ¥' + group(yuan(Number(c.raw))); } } } },
         },
       });
     });

@@ -23,7 +23,7 @@
           data.items.forEach(function (r) {
             var opt = document.createElement('option');
             opt.value = r.code;
-            opt.textContent = r.name;
+            opt.textContent = document.documentElement.lang === 'en' && r.nameEn ? r.nameEn : r.name;
             select.appendChild(opt);
           });
         });
