@@ -47,7 +47,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
   const notifyDeps = { queues: deps.queues, logger: deps.logger };
   const processors: Record<QueueName, Processor> = {
     [QUEUES.maintenance]: maintenanceProcessor(identity, deps.queues, review),
-    [QUEUES.verification]: verificationProcessor(config.agency.code, config.worker.faultVerifyDelayMs, notifyDeps),
+    [QUEUES.verification]: verificationProcessor(config.agency.code, config.worker.faultVerifyDelayMs),
     [QUEUES.certificates]: certificateProcessor(config.agency.nameZh, config.publicUrl, notifyDeps),
     [QUEUES.notifications]: notificationProcessor(createMailer(config)),
     [QUEUES.turnover]: turnoverProcessor(deps.connection, config),

@@ -11,11 +11,10 @@ import { verifyRequest } from '../../src/modules/changes/request-decisions.servi
 import { Contract } from '../../src/modules/contracts/contract.model';
 import { RegistrationRequest } from '../../src/modules/contracts/request.model';
 import { CATALOGUE, placeholdersOf, renderEvent, type EventDef, type EventKey } from '../../src/modules/notifications/catalogue';
-import { DigestWindow, Notification, OutboxMail } from '../../src/modules/notifications/notification.model';
-import { notificationJobId, createMailer, notify, requeuePendingMail, sendNotificationMail } from '../../src/modules/notifications/notifications.service';
+import { Notification, OutboxMail } from '../../src/modules/notifications/notification.model';
+import { notificationJobId, createMailer, notify, sendNotificationMail } from '../../src/modules/notifications/notifications.service';
 import { produceCertificate } from '../../src/modules/review/certificate';
-import { watchDeadlines } from '../../src/modules/review/queue.service';
-import { verifySubmission } from '../../src/modules/review/verification.service';
+import { sendFilingDigests, watchDeadlines } from '../../src/modules/review/queue.service';
 import { startTestApp, type TestApp } from '../support/harness';
 import { bearer, csrfFrom, inReviewContract, makeBureauUser, makePdf, readyDraft, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
 
@@ -77,7 +76,6 @@ describe('the catalogue', () => {
       for (const name of declared) expect([event, lang, name, used.has(name) || linkParams.includes(name)]).toEqual([event, lang, name, true]);
     }
     for (const name of linkParams) expect(declared.has(name)).toBe(true);
-    if (def.batch) expect(Object.keys(def.batch.count(['contract:x:s1', 'request:y:s1'])).sort()).toEqual([...def.required].sort());
 
     // Every choice (each official refusal reason, each kind of filing), with and without the optional parameters.
     const choiceCodes = Object.values(def.choices ?? {}).flatMap((c) => Object.keys(c));
@@ -171,55 +169,53 @@ describe('to the applicant', () => {
 });
 
 describe("the reviewers' digest of new filings", () => {
-  /** Ten minutes later: the window open now has closed. */
-  const windowPasses = () => DigestWindow.updateMany({}, { $set: { closesAt: new Date(Date.now() - 1000) } });
-  const digestsOf = (items: string[]) => Notification.find({ kind: 'filings_received', digestItems: { $in: items } }).lean();
+  /** Moves filings' submission into a ten-minute slot long past, so the test owns that slot. */
+  const slotEnd = (minutesAfter2020: number) => Date.parse('2020-01-06T02:00:00Z') + minutesAfter2020 * 60_000;
+  const submittedIn = async (ids: string[], end: number) => {
+    for (const [i, id] of ids.entries()) await Contract.updateOne({ _id: id }, { $set: { submittedAt: new Date(end - 9 * 60_000 + i * 1000) } });
+  };
 
-  it('gathers five filings reaching review within the window into ONE notification saying 5, and a later batch into another', async () => {
-    await windowPasses();
+  it('gathers five filings reaching review in a ten-minute slot into ONE notification saying 5, once, and a later slot into another', async () => {
     const a = await verifiedApplicant(t.app);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await inReviewContract(t.app, a.token));
-    const items = ids.map((id) => `contract:${id}:s1`);
-    const [digest, ...others] = await digestsOf(items);
-    expect(others).toHaveLength(0);
-    expect([...digest.digestItems!].sort()).toEqual([...items].sort());
-    expect(digest).toMatchObject({ audience: 'reviewers', organizationId: null, contractId: null, link: { href: '/review' } });
+    const end = slotEnd(10);
+    await submittedIn(ids, end);
+    const deps = { queues: t.queues };
+    const after = new Date(end + 2 * 60_000);
+    expect(await sendFilingDigests(deps, after)).toBe(1);
+    expect(await sendFilingDigests(deps, after)).toBe(0); // once per slot, however often the job runs
+    const digest = (await Notification.findById(`digest:filings_received:${end}`).lean())!;
+    expect(digest).toMatchObject({ kind: 'filings_received', audience: 'reviewers', organizationId: null, contractId: null, link: { href: '/review' } });
     expect(digest.subject).toBe('新的登记申请：5 件待审查');
     expect(digest.body).toContain('有 5 件新的申请');
     expect(digest.bodyEn).toContain('having passed the automatic checks: 5 (contract filings: 5;');
-    // A retried verification job counts nothing twice.
-    expect(await verifySubmission(ids[0], 1, '630100')).toBe('skipped');
-    expect((await Notification.findById(digest._id).lean())!.digestItems).toHaveLength(5);
+    // Not before the slot is over (and a minute for verification to finish).
+    expect(await sendFilingDigests(deps, new Date(end + 30_000), 1)).toBe(0);
 
-    // Its mail waits for the window to close, then goes to the reviewers only.
-    expect(await sendNotificationMail(mailer, digest._id)).toBe('not_due');
-    expect(await requeuePendingMail(t.queues, 0)).toBeGreaterThanOrEqual(0);
-    expect(await t.queues.notifications.getJob(notificationJobId(digest._id))).toBeUndefined();
-    expect(await sendNotificationMail(mailer, digest._id, new Date(digest.mailAfter!.getTime() + 1000))).toBe('sent');
+    // Its mail goes to the reviewers only.
+    expect(await sendNotificationMail(mailer, digest._id)).toBe('sent');
     const mail = (await OutboxMail.findById(digest._id).lean())!;
     expect(mail.to).toContain(reviewer.email);
     expect(mail.to).not.toContain(admin.email);
     expect(mail.to).not.toContain(a.email);
     expect(mail.subject).toContain('5 件待审查');
 
-    // Ten minutes on: two more filings make a second digest, whose mail job waits for its window.
-    await windowPasses();
+    // Two filings in a later slot make a second digest, with its mail job queued.
     const later: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const id = await readyDraft(t.app, a.token);
-      await request(t.app).post(`/api/v1/contracts/${id}/submit`).set(auth(a.token)).expect(202);
-      expect(await verifySubmission(id, 1, '630100', { queues: t.queues })).toBe('verified');
-      later.push(`contract:${id}:s1`);
-    }
-    const second = await digestsOf(later);
-    expect(second).toHaveLength(1);
-    expect(second[0]._id).not.toBe(digest._id);
-    expect(second[0].subject).toBe('新的登记申请：2 件待审查');
-    const job = await t.queues.notifications.getJob(notificationJobId(second[0]._id));
-    expect(await job!.getState()).toBe('delayed');
-    expect(job!.opts.delay).toBeGreaterThan(8 * 60_000);
-    expect((await digestsOf(items))[0].digestItems).toHaveLength(5);
+    for (let i = 0; i < 2; i++) later.push(await inReviewContract(t.app, a.token));
+    const end2 = slotEnd(30);
+    await submittedIn(later, end2);
+    expect(await sendFilingDigests(deps, new Date(end2 + 2 * 60_000))).toBe(1);
+    const second = (await Notification.findById(`digest:filings_received:${end2}`).lean())!;
+    expect(second.subject).toBe('新的登记申请：2 件待审查');
+    expect(await t.queues.notifications.getJob(notificationJobId(second._id))).toBeDefined();
+    // A draft or a filing still waiting for verification in that slot is not counted.
+    const waiting = await readyDraft(t.app, a.token);
+    await request(t.app).post(`/api/v1/contracts/${waiting}/submit`).set(auth(a.token)).expect(202);
+    const end3 = slotEnd(50);
+    await submittedIn([waiting], end3);
+    expect(await sendFilingDigests(deps, new Date(end3 + 2 * 60_000))).toBe(0);
   });
 });
 

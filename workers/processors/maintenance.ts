@@ -8,7 +8,7 @@ import { completeRequestDecisions } from '../../src/modules/changes/request-deci
 import { requeueSubmittedRequests } from '../../src/modules/changes/requests.service';
 import { requeuePendingMail } from '../../src/modules/notifications/notifications.service';
 import { completeDecisions, type ReviewDeps } from '../../src/modules/review/decisions.service';
-import { watchDeadlines } from '../../src/modules/review/queue.service';
+import { sendFilingDigests, watchDeadlines } from '../../src/modules/review/queue.service';
 import { requeueMissingCertificates } from '../../src/modules/review/certificate';
 import { currentYear, refreshYear } from '../../src/modules/turnover/turnover.service';
 import { recordHeartbeat, type WorkerIdentity } from '../../src/modules/system/heartbeat.service';
@@ -30,6 +30,7 @@ export function maintenanceProcessor(identity: WorkerIdentity, queues: Queues, r
           completed: await completeDecisions(review),
           requests: await completeRequestDecisions(review),
           certificates: await requeueMissingCertificates(queues),
+          digests: await sendFilingDigests({ queues, logger: review.logger }),
           // Applies what is pending, filling a ledger number whose taker died, and republishes.
           tally: (await refreshYear({ redis: review.redis, prefix: review.config.queuePrefix, targetFen: review.config.turnoverTargetFen }, currentYear())).contracts,
         };

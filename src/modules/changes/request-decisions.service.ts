@@ -24,7 +24,7 @@ import { Contract, type ContractDoc } from '../contracts/contract.model';
 import { fieldsOf, fieldsSet } from '../contracts/contracts.service';
 import { RegistrationRequest, type RequestDoc } from '../contracts/request.model';
 import { closeOpenRequest, releaseRequestSlot } from '../contracts/requests.slot';
-import { notifyEvent, notifyEventQuietly, type NotifyDeps } from '../notifications/notifications.events';
+import { notifyEvent } from '../notifications/notifications.events';
 import { certificateJobId } from '../review/certificate';
 import { approveSchema, EFFECTS_GRACE_MS, refuseSchema, returnSchema, sendToExpertReview, settled, type ReviewDeps } from '../review/decisions.service';
 import { checkFiling, SYSTEM } from '../review/verification.service';
@@ -41,7 +41,7 @@ const CANCELLATION_CHECKS = new Set(['PDF_MISSING', 'PDF_UNREADABLE']);
  * its PDF), sets the decision deadline and moves the request to review. A retried job changes
  * nothing: it only acts on the same submission still in `submitted`.
  */
-export async function verifyRequest(requestId: string, submission: number, agencyCode: string, notifyDeps: NotifyDeps = { queues: null }): Promise<'verified' | 'skipped'> {
+export async function verifyRequest(requestId: string, submission: number, agencyCode: string): Promise<'verified' | 'skipped'> {
   const r = (await RegistrationRequest.findById(requestId).lean()) as RequestDoc | null;
   if (!r || r.status !== 'submitted' || r.submissionCount !== submission) return 'skipped';
   const contract = (await Contract.findById(r.contractId).lean()) as ContractDoc | null;
@@ -56,10 +56,7 @@ export async function verifyRequest(requestId: string, submission: number, agenc
       $push: { history: { at: new Date(), actorId: null, actorName: SYSTEM.name, action: 'verified', note: null } },
     },
   );
-  if (!moved) return 'skipped';
-  // Counted into the reviewers' digest of new filings (once: only the update that moved it gets here).
-  await notifyEventQuietly(notifyDeps, 'filing.received', {}, `request:${requestId}:s${submission}`);
-  return 'verified';
+  return moved ? 'verified' : 'skipped';
 }
 
 // ── Decisions ──────────────────────────────────────────────────────────────────────────

@@ -23,12 +23,12 @@ import type { Queues } from '../../lib/queues';
 import { atVersion, changeIf, updateIf, updateLatest } from '../../lib/transitions';
 import { escapeRegex, parseInput } from '../../lib/validation';
 import type { CurrentUser } from '../accounts/current-user';
-import { getOrganization } from '../organizations/organizations.service';
+import { getOrganization, rememberContact } from '../organizations/organizations.service';
 import { deletePdf, inspectPdf, MAX_ATTACHMENT_BYTES, safeFilename, storePdf } from './attachments.store';
 import { Contract, CONTRACT_STATUSES, EDITABLE_STATUSES, WITHDRAWABLE_STATUSES, type ContractDoc, type ContractStatus } from './contract.model';
 import { enqueueVerification } from './contracts.jobs';
 import { findingFor, type Finding } from '../../domain/checks';
-import { acceptanceView, newAcceptance, numberAcceptance } from './receipt';
+import { acceptanceView, newAcceptance, takeAcceptanceNumber } from './receipt';
 
 export type ContractRecord = ContractDoc;
 
@@ -335,7 +335,10 @@ async function newFilingFields(organizationId: string, values: ReturnType<typeof
   const own = await sellerDefaults(organizationId);
   const start: ContractFields = values.direction === 'import' ? { buyers: [{ ...own }] } : { seller: own };
   const placed = withOwnSeller(mergeFields(start, values), own);
-  const fields = withContactDefaults(placed.fields, own, await contactDefaults(organizationId, own));
+  // Looked up only when the registrant's contact details are not all given (API clients usually send them).
+  const mine = placed.fields.direction === 'import' ? placed.fields.buyers?.[0] : placed.fields.seller;
+  const complete = CONTACT_DEFAULT_KEYS.every((k) => Boolean(mine?.[k]));
+  const fields = complete ? placed.fields : withContactDefaults(placed.fields, own, await contactDefaults(organizationId, own));
   return { placed, fields };
 }
 
@@ -491,8 +494,13 @@ export async function submitContract(
   if (issues.length) throw new AppError('VALIDATION_FAILED', { code: 'FILING_INCOMPLETE', details: issues });
   const submission = (doc.submissionCount ?? 0) + 1;
   const submittedAt = new Date();
-  // The receipt comes with the submission; its number right after it has won (receipt.ts says why).
-  const acceptance = newAcceptance(submission, submittedAt, doc.technicalAmountFen);
+  // The receipt comes with the submission, numbered in the same update (receipt.ts says why).
+  const fresh = newAcceptance(submission, submittedAt, doc.technicalAmountFen);
+  const number = await takeAcceptanceNumber(id, fresh).catch((err: Error) => {
+    deps.logger.warn({ contractId: id, err: err.message }, 'acceptance number not taken yet; the receipt download will take it');
+    return null;
+  });
+  const acceptance = { ...fresh, number };
   // At the version checked above: an edit made meanwhile would not have been checked.
   const submitted = await changeIf(
     Contract,
@@ -506,12 +514,12 @@ export async function submitContract(
     const current = await Contract.findById(id).select({ status: 1 }).lean();
     throw conflict('CONTRACT_NOT_SUBMITTABLE', 'errors.contractNotSubmittable', { current: { status: current?.status ?? doc.status } });
   }
-  const [number, queued] = await Promise.all([
-    // The submission stands without it: the receipt's download takes the same number later.
-    numberAcceptance(id, acceptance).catch((err: Error) => {
-      deps.logger.warn({ contractId: id, err: err.message }, 'acceptance number not taken yet; the receipt download will take it');
-      return null;
-    }),
+  // The first filing's contact details become the organisation's defaults (cheap for the next ones: the profile is cached).
+  const mine = doc.direction === 'import' ? doc.buyers?.[0] : doc.seller;
+  const remembered = mine
+    ? rememberContact(organizationId, { legalRepresentative: mine.legalRepresentative ?? undefined, contactPerson: mine.contactPerson ?? undefined, phone: mine.phone ?? undefined, email: mine.email ?? undefined }).catch(() => undefined)
+    : Promise.resolve();
+  const [queued] = await Promise.all([
     enqueueVerification(deps.queues, id, submission).then(
       () => true,
       (err: Error) => {
@@ -519,8 +527,9 @@ export async function submitContract(
         return false;
       },
     ),
+    remembered,
   ]);
-  return { status: 'submitted', queued, acceptance: acceptanceView({ ...acceptance, number }) };
+  return { status: 'submitted', queued, acceptance: acceptanceView(acceptance) };
 }
 
 /**

@@ -1,13 +1,15 @@
 /**
- * The acceptance receipt (受理回执) a filing gets at each submission: a gap-free number per CST
- * year (`SL` + year + 6-digit serial, e.g. SL2026000123), the time of acceptance and the legal
+ * The acceptance receipt (受理回执) a filing gets at each submission: a number per CST year
+ * (`SL` + year + 6-digit serial, e.g. SL2026000123), the time of acceptance and the legal
  * decision deadline counted from it, and a one-page A4 PDF that says so.
  *
- * The number cannot be taken in the submission's own update (it comes from a counter document,
- * and the database has no multi-document transactions), and taking it before the submission
- * has won would lose it when the submission does not. So the submission stores the receipt
- * without a number and the number is taken right after, keyed by contract and submission: a
- * retry, or the receipt download finishing a crashed caller's work, gets the same number.
+ * The number comes from a counter document keyed by contract and submission, taken just before
+ * the submission's update, which stores it with the receipt (one write instead of two on the
+ * busiest request). The key makes it the same number for a retry, for two racing clicks on
+ * "submit", and for a submission that lost to an edit and is made again; only a submission
+ * beaten by its own withdrawal or deletion leaves its number unused (a gap, unlike registration
+ * numbers, which are gap-free). A receipt left without a number (the counter unreachable) gets
+ * it at its first download.
  */
 import { addWorkingDays, workingDaysBetween } from '../../domain/calendar';
 import { toChineseCapital } from '../../domain/capital-numerals';
@@ -52,14 +54,16 @@ async function highestSerial(year: number): Promise<number> {
   return top?.acceptance?.number ? Number(top.acceptance.number.slice(prefix.length)) : 0;
 }
 
-/**
- * Gives the receipt of `contractId`'s submission its number: the same on every call for that
- * submission (lib/counters), written to the contract unless it already has it.
- */
-export async function numberAcceptance(contractId: string, acceptance: Pick<Acceptance, 'submission' | 'at'>): Promise<string> {
+/** The number of `contractId`'s submission: the same on every call for that submission (lib/counters). */
+export async function takeAcceptanceNumber(contractId: string, acceptance: Pick<Acceptance, 'submission' | 'at'>): Promise<string> {
   const year = cstYear(new Date(acceptance.at));
   const serial = await takeNumber(acceptanceCounterId(year), acceptanceKey(contractId, acceptance.submission), () => highestSerial(year));
-  const number = formatAcceptanceNumber(year, serial);
+  return formatAcceptanceNumber(year, serial);
+}
+
+/** Gives the receipt of `contractId`'s submission its number, written to the contract unless it already has it. */
+export async function numberAcceptance(contractId: string, acceptance: Pick<Acceptance, 'submission' | 'at'>): Promise<string> {
+  const number = await takeAcceptanceNumber(contractId, acceptance);
   await changeIf(
     Contract,
     { _id: contractId, 'acceptance.submission': acceptance.submission, 'acceptance.number': null },

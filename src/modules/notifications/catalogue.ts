@@ -51,11 +51,6 @@ export interface EventDef {
   choices?: Readonly<Record<string, Readonly<Record<string, Words>>>>;
   /** A link shown with the notification and appended to its mail (`href` may use the parameters). */
   link?: { href: string; zh: string; en: string };
-  /**
-   * Batched: the events of a window of `windowMs` (from the first) make one notification,
-   * mailed when the window closes; its parameters are the counts `count` makes of the items.
-   */
-  batch?: { windowMs: number; count: (items: readonly string[]) => Record<string, number> };
   zh: Texts;
   en: Texts;
 }
@@ -116,14 +111,8 @@ export const CATALOGUE = {
   'filing.received': {
     kind: 'filings_received',
     audience: 'reviewers',
+    // One per ten minutes with any (queue.service sendFilingDigests counts them when the slot is over).
     required: ['count', 'filings', 'requests'],
-    batch: {
-      windowMs: RECEIVED_DIGEST_MINUTES * 60_000,
-      count: (items) => {
-        const requests = items.filter((i) => i.startsWith('request:')).length;
-        return { count: items.length, filings: items.length - requests, requests };
-      },
-    },
     link: { href: '/review', zh: '打开审查队列', en: 'Open the review queue' },
     zh: {
       subject: '新的登记申请：{count} 件待审查',
@@ -263,10 +252,8 @@ export type ParamValue = string | number;
 
 type Def<E extends EventKey> = (typeof CATALOGUE)[E];
 type OptionalOf<E extends EventKey> = Def<E> extends { optional: readonly (infer O extends string)[] } ? O : never;
-/** The parameters an event's caller gives (none for a batched event: its counts are made from its items). */
-export type EventParams<E extends EventKey> = Def<E> extends { batch: object }
-  ? Record<string, never>
-  : { [K in Def<E>['required'][number]]: ParamValue } & { [K in OptionalOf<E>]?: ParamValue | null };
+/** The parameters an event's caller gives. */
+export type EventParams<E extends EventKey> = { [K in Def<E>['required'][number]]: ParamValue } & { [K in OptionalOf<E>]?: ParamValue | null };
 
 export function eventDef(event: EventKey): EventDef {
   const def = (CATALOGUE as Record<string, EventDef>)[event];

@@ -22,9 +22,6 @@ const notificationSchema = new Schema(
     bodyEn: { type: String, required: true },
     /** Where to act on it (a certificate to download, a filing to review), with its words in both languages. */
     link: { type: new Schema({ href: String, text: String, textEn: String }, { _id: false }), default: null },
-    /** A batched notification (a digest): the events it counts, and when its mail may go (its window's end). */
-    digestItems: { type: [String], default: undefined },
-    mailAfter: { type: Date, default: null },
     createdAt: { type: Date, required: true },
     readBy: { type: [Schema.Types.ObjectId], default: [] },
     email: {
@@ -51,20 +48,6 @@ notificationSchema.index({ audience: 1, createdAt: -1 }, { name: 'bureau_by_audi
 notificationSchema.index({ 'email.status': 1 });
 
 export const Notification = mongoose.model('Notification', notificationSchema);
-
-/**
- * The open window of a batched event: one document per event, holding when its current
- * window closes. Joining or opening a window is one atomic update of it, so two processes
- * never open two digests for the same window.
- */
-const digestWindowSchema = new Schema(
-  {
-    _id: { type: String, required: true },
-    closesAt: { type: Date, required: true },
-  },
-  { versionKey: false },
-);
-export const DigestWindow = mongoose.model('NotificationDigestWindow', digestWindowSchema);
 
 const outboxSchema = new Schema(
   {

@@ -68,10 +68,9 @@ export async function notifiedAlready(keys: string[]): Promise<Set<string>> {
 /** Enqueues the mail of notifications still pending (after a Redis outage). */
 export async function requeuePendingMail(queues: Queues, olderThanMs = 60_000): Promise<number> {
   // The age is checked on the few pending (`$expr`), so DocumentDB does not scan an index holding
-  // `createdAt` for "older than a minute", which is nearly every notification. A digest's age
-  // counts from when its window closes (`mailAfter`): its mail waits for the whole batch.
+  // `createdAt` for "older than a minute", which is nearly every notification.
   const cutoff = new Date(Date.now() - olderThanMs);
-  const pending = await Notification.find({ 'email.status': 'pending', $expr: { $lt: [{ $ifNull: ['$mailAfter', '$createdAt'] }, cutoff] } })
+  const pending = await Notification.find({ 'email.status': 'pending', $expr: { $lt: ['$createdAt', cutoff] } })
     .select({ _id: 1 })
     .lean();
   for (const p of pending) await enqueue(queues, 'notifications', 'send', { notificationId: p._id }, notificationJobId(p._id));
@@ -140,13 +139,11 @@ function mailText(n: { body: string; bodyEn: string; link?: { href?: string | nu
  * Mails a notification to its recipients, at most once: the send is claimed by one atomic
  * update of the notification (pending → sending), and given back (→ pending) only when the
  * send failed, so the retry may send. A process that dies mid-send leaves it `sending`: not
- * mailing twice matters more than mailing at all (it is in the app anyway). A digest whose
- * window is still open is `not_due` (its job waits until then).
+ * mailing twice matters more than mailing at all (it is in the app anyway).
  */
-export async function sendNotificationMail(mailer: Mailer, notificationId: string, now = new Date()): Promise<'sent' | 'skipped' | 'no_recipients' | 'not_due'> {
+export async function sendNotificationMail(mailer: Mailer, notificationId: string): Promise<'sent' | 'skipped' | 'no_recipients'> {
   const n = await Notification.findById(notificationId).lean();
   if (!n || n.email?.status !== 'pending') return 'skipped';
-  if (n.mailAfter && n.mailAfter > now) return 'not_due';
   const to = await recipientsOf(n);
   const pending = { _id: notificationId, 'email.status': 'pending' };
   if (!to.length) {

@@ -161,6 +161,15 @@ export async function getOrganization(id: string | null) {
   return sharedCache.through('organization', id, async () => (await Organization.findById(id).lean()) as OrganizationDoc | null);
 }
 
+/** The contact details an organisation's filings start with, once it has none of its own (its first submitted filing's). */
+export async function rememberContact(id: string, contact: { legalRepresentative?: string; contactPerson?: string; phone?: string; email?: string }): Promise<void> {
+  const org = await getOrganization(id);
+  if (!org || (org.contact && Object.values(org.contact).some(Boolean))) return; // it has its own (cached: no query)
+  const set = Object.fromEntries(Object.entries(contact).filter(([, v]) => typeof v === 'string' && v.trim()));
+  if (!Object.keys(set).length) return;
+  await Organization.updateOne({ _id: id, $or: [{ contact: null }, { contact: { $exists: false } }] }, { $set: { contact: set } });
+}
+
 export async function listOrganizations(status: OrganizationStatus | undefined, limit = 200) {
   return Organization.find(status ? { status } : {})
     .sort({ createdAt: 1 })

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { addWorkingDays, workingDaysBetween } from '../../domain/calendar';
 import { CONTRACT_TYPE_CODES } from '../../domain/codes';
 import { parseYuan } from '../../domain/money';
-import { AWAITING_BUREAU } from '../../domain/statuses';
+import { AWAITING_BUREAU, type ContractStatus, type RequestStatus } from '../../domain/statuses';
 import { cstDate } from '../../domain/time';
 import { AppError } from '../../lib/errors';
 import { parseInput } from '../../lib/validation';
@@ -13,6 +13,7 @@ import { RegistrationRequest, type RequestDoc } from '../contracts/request.model
 import { textFilter } from '../contracts/contracts.service';
 import { notifyEventQuietly, type NotifyDeps } from '../notifications/notifications.events';
 import { notifiedAlready } from '../notifications/notifications.service';
+import { RECEIVED_DIGEST_MINUTES } from '../notifications/catalogue';
 
 export const queueQuerySchema = z.object({
   status: z.enum(['submitted', 'in_review', 'registered', 'returned', 'refused', 'revoked', 'withdrawn', 'cancelled', 'all']).default('in_review'),
@@ -203,6 +204,40 @@ async function noticeDeadlines(model: Model<any>, today: string, deps: NotifyDep
     count++;
   }
   return count;
+}
+
+// ── The reviewers' digest of new filings ───────────────────────────────────────────────
+
+const DIGEST_SLOT_MS = RECEIVED_DIGEST_MINUTES * 60_000;
+/** How long after a slot ends it is counted (verification follows a submission within seconds). */
+const DIGEST_GRACE_MS = 60_000;
+/** Statuses a filing or request submitted in a slot can have once it reached the queue. */
+const REACHED_REVIEW: ContractStatus[] = ['in_review', 'registered', 'returned', 'refused', 'withdrawn', 'revoked', 'cancelled'];
+
+/**
+ * Tells reviewers how many filings and change or cancellation requests reached the queue, one
+ * notification per ten-minute slot (aligned to the clock) that had any. Run every minute by the
+ * maintenance job: it counts the slots ended lately that have no digest yet (two counts each,
+ * no work per filing), and the slot's key makes each digest once-only.
+ */
+export async function sendFilingDigests(deps: NotifyDeps, now = new Date(), slots = 6): Promise<number> {
+  const lastEnd = Math.floor((now.getTime() - DIGEST_GRACE_MS) / DIGEST_SLOT_MS) * DIGEST_SLOT_MS;
+  const ends = Array.from({ length: slots }, (_, i) => lastEnd - i * DIGEST_SLOT_MS);
+  const keyOf = (end: number) => `digest:filings_received:${end}`;
+  const done = await notifiedAlready(ends.map(keyOf));
+  let sent = 0;
+  for (const end of ends) {
+    if (done.has(keyOf(end))) continue;
+    const submittedAt = { $gte: new Date(end - DIGEST_SLOT_MS), $lt: new Date(end) };
+    const [filings, requests] = await Promise.all([
+      Contract.countDocuments({ submittedAt, status: { $in: REACHED_REVIEW } }),
+      RegistrationRequest.countDocuments({ submittedAt, status: { $in: REACHED_REVIEW.filter((x) => x !== 'revoked' && x !== 'cancelled') as RequestStatus[] } }),
+    ]);
+    if (!filings && !requests) continue;
+    await notifyEventQuietly(deps, 'filing.received', { count: filings + requests, filings, requests }, keyOf(end));
+    sent++;
+  }
+  return sent;
 }
 
 export async function listOverdue() {

@@ -12,7 +12,6 @@ import { changeIf } from '../../lib/transitions';
 import { inspectPdf, MAX_ATTACHMENT_BYTES, readPdf, storedSizes } from '../contracts/attachments.store';
 import { Contract, type ContractDoc, type ContractStatus } from '../contracts/contract.model';
 import { fieldsOf } from '../contracts/contracts.service';
-import { notifyEventQuietly, type NotifyDeps } from '../notifications/notifications.events';
 
 /** The actor named in the history for what the system does by itself. */
 export const SYSTEM = { id: null, name: '系统自动核查' };
@@ -101,7 +100,7 @@ export async function checkFiling(
  * to review. Running it again (a retried job) changes nothing: it only acts on the same
  * submission still in `submitted`.
  */
-export async function verifySubmission(contractId: string, submission: number, agencyCode: string, notifyDeps: NotifyDeps = { queues: null }): Promise<'verified' | 'skipped'> {
+export async function verifySubmission(contractId: string, submission: number, agencyCode: string): Promise<'verified' | 'skipped'> {
   const doc = (await Contract.findById(contractId).lean()) as ContractDoc | null;
   if (!doc || doc.status !== 'submitted' || doc.submissionCount !== submission) return 'skipped';
   const { findings, expertReview, decisionDeadline } = await checkFiling(fieldsOf(doc), doc.attachments ?? [], doc.submittedAt ?? null, { agencyCode, exclude: [contractId] });
@@ -114,8 +113,5 @@ export async function verifySubmission(contractId: string, submission: number, a
       $push: { history: { at: new Date(), actorId: null, actorName: SYSTEM.name, action: 'verified', note: null } },
     },
   );
-  if (!moved) return 'skipped';
-  // Counted into the reviewers' digest of new filings (once: only the update that moved it gets here).
-  await notifyEventQuietly(notifyDeps, 'filing.received', {}, `contract:${contractId}:s${submission}`);
-  return 'verified';
+  return moved ? 'verified' : 'skipped';
 }
