@@ -55,7 +55,7 @@ const en: Messages = {
     toRegister: 'See the public register',
   },
   register: {
-    allStatuses: 'All (including cancelled and revoked)',
+    allStatuses: 'All statuses',
     title: 'Public register of technology contracts',
     intro: 'Registered technology contracts (no personal contact data). Follow a registration number to verify its certificate.',
     search: 'Search (title, registration number, parties)',

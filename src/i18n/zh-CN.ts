@@ -53,7 +53,7 @@ const zh = {
     toRegister: '查看公开登记簿',
   },
   register: {
-    allStatuses: '全部（含已注销、已撤销）',
+    allStatuses: '全部状态',
     title: '技术合同公开登记簿',
     intro: '已登记的技术合同（不含联系人等个人信息）。点击登记编号可核验登记证明。',
     search: '搜索（名称、登记编号、当事人）',
