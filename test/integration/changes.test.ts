@@ -12,7 +12,7 @@ import { numberRegistration } from '../../src/modules/registrations/registration
 import { TallyEntry } from '../../src/modules/turnover/turnover.model';
 import { applyPending, getTally, reconcile, recordTallyEvent, refreshesSettled } from '../../src/modules/turnover/turnover.service';
 import { startTestApp, testLogger, type TestApp } from '../support/harness';
-import { bearer, completeContract, inReviewContract, makeBureauUser, makePdf, readyDraft, reviewerToken, tokenFor, verifiedApplicant } from '../support/fixtures';
+import { bearer, binary, completeContract, inReviewContract, makeBureauUser, makePdf, readyDraft, reviewerToken, tokenFor, verifiedApplicant } from '../support/fixtures';
 import { verifySubmission } from '../../src/modules/review/verification.service';
 
 let t: TestApp;
@@ -99,11 +99,7 @@ describe('a change', () => {
     expect(r.decision).toMatchObject({ kind: 'registered', note: '补充协议真实有效' });
 
     // The new certificate: same number, "第 2 版".
-    const pdf = await request(t.app).get(`/api/v1/contracts/${id}/certificate.pdf`).set(auth(a.token)).buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    }).expect(200);
+    const pdf = await request(t.app).get(`/api/v1/contracts/${id}/certificate.pdf`).set(auth(a.token)).buffer(true).parse(binary).expect(200);
     expect((pdf.body as Buffer).subarray(0, 5).toString()).toBe('%PDF-');
     expect((await Contract.findById(id).lean())!.certificateFileId).toEqual(expect.any(String));
 

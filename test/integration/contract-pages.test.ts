@@ -2,7 +2,7 @@
 import request from 'supertest';
 import { Contract } from '../../src/modules/contracts/contract.model';
 import { startTestApp, type TestApp } from '../support/harness';
-import { completeContract, csrfFrom, makePdf, sellerContact, signedInAgent, signUpOrg } from '../support/fixtures';
+import { csrfFrom, filingForm, makePdf, signedInAgent, signUpOrg } from '../support/fixtures';
 import { Organization } from '../../src/modules/organizations/organization.model';
 
 let t: TestApp;
@@ -23,52 +23,9 @@ async function applicantAgent() {
   return { org, agent, id, page };
 }
 
-/** The complete filing as the form posts it. */
+/** The complete filing as the form posts it (with an empty second deduction row and district, as the page has). */
 function formBody(csrf: string, over: Record<string, string> = {}) {
-  const c = completeContract();
-  const b = c.buyers[0];
-  const seller = { ...sellerContact, address: '西宁市城东区' };
-  return {
-    _csrf: csrf,
-    title: c.title,
-    contractNumber: c.contractNumber,
-    type: 'transfer',
-    subtype: 'transfer:patent',
-    signedOn: c.signedOn,
-    validFrom: c.validFrom,
-    validTo: c.validTo,
-    contractAmount: '1,250,000.00',
-    technicalAmount: '1,100,000',
-    'deductions[0][item]': 'equipment',
-    'deductions[0][amount]': '150,000.00',
-    'deductions[1][item]': '',
-    'deductions[1][amount]': '',
-    paymentMethod: 'instalments',
-    planSource: 'none',
-    ipType: 'invention_patent',
-    technicalField: 'new_materials',
-    socioEconomicObjective: 'industry',
-    priorityArea: 'lithium_battery',
-    'seller[legalRepresentative]': seller.legalRepresentative,
-    'seller[contactPerson]': seller.contactPerson,
-    'seller[phone]': seller.phone,
-    'seller[email]': seller.email,
-    'seller[address]': seller.address,
-    'buyers[0][name]': b.name,
-    'buyers[0][uscc]': b.uscc,
-    'buyers[0][nature]': b.nature,
-    'buyers[0][legalRepresentative]': b.legalRepresentative,
-    'buyers[0][contactPerson]': b.contactPerson,
-    'buyers[0][phone]': b.phone,
-    'buyers[0][email]': b.email,
-    'buyers[0][address]': b.address,
-    'buyers[0][regionProvince]': '630000',
-    'buyers[0][regionCity]': '630100',
-    'buyers[0][regionDistrict]': '',
-    declaration: 'on',
-    action: 'save',
-    ...over,
-  };
+  return { _csrf: csrf, ...filingForm({ 'deductions[1][item]': '', 'deductions[1][amount]': '', 'buyers[0][regionDistrict]': '', action: 'save', ...over }) };
 }
 
 /** Posts the form with the seller's own fields (name, code, region) as the page shows them. */

@@ -4,7 +4,7 @@ import { cstDate } from '../../src/domain/time';
 import { Contract } from '../../src/modules/contracts/contract.model';
 import { readPdf } from '../../src/modules/contracts/attachments.store';
 import { startTestApp, type TestApp } from '../support/harness';
-import { completeContract, makeBureauUser, makePdf, readyDraft, signUpOrg, tokenFor, verifiedApplicant } from '../support/fixtures';
+import { binary, completeContract, makeBureauUser, makePdf, readyDraft, signUpOrg, tokenFor, verifiedApplicant } from '../support/fixtures';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -155,11 +155,7 @@ describe('attachments', () => {
       .expect(201);
     expect(up.body).toEqual({ id: expect.any(String), filename: '合同 签字版.pdf', size: pdf.length });
     expect((await readPdf(up.body.id)).equals(pdf)).toBe(true);
-    const down = await request(t.app).get(`/api/v1/contracts/${draft.body.id}/attachments/${up.body.id}`).set(auth(a.token)).buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    }).expect(200);
+    const down = await request(t.app).get(`/api/v1/contracts/${draft.body.id}/attachments/${up.body.id}`).set(auth(a.token)).buffer(true).parse(binary).expect(200);
     expect(down.headers['content-type']).toBe('application/pdf');
     expect(down.headers['content-disposition']).toContain("filename*=UTF-8''");
     expect((down.body as Buffer).equals(pdf)).toBe(true);

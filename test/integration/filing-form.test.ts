@@ -10,7 +10,7 @@ import { Contract } from '../../src/modules/contracts/contract.model';
 import { storedSize } from '../../src/modules/contracts/attachments.store';
 import zh from '../../src/i18n/zh-CN';
 import { startTestApp, type TestApp } from '../support/harness';
-import { bearer, completeContract, csrfFrom, inReviewContract, makeBureauUser, makePdf, readyDraft, sellerContact, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
+import { bearer, csrfFrom, filingForm, inReviewContract, makeBureauUser, makePdf, readyDraft, sellerContact, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -27,48 +27,7 @@ async function applicant() {
   return { ...a, agent: await signedInAgent(t.app, a.email) };
 }
 
-/** The filing as a clerk types it into the form (every field a person fills in). */
-function typed(over: Record<string, string> = {}): Record<string, string> {
-  const c = completeContract();
-  const b = c.buyers[0];
-  return {
-    title: c.title,
-    contractNumber: c.contractNumber,
-    type: 'transfer',
-    subtype: 'transfer:patent',
-    signedOn: c.signedOn,
-    validFrom: c.validFrom,
-    validTo: c.validTo,
-    direction: 'domestic',
-    contractAmount: '1,250,000.00',
-    technicalAmount: '1,100,000',
-    'deductions[0][item]': 'equipment',
-    'deductions[0][amount]': '150,000.00',
-    paymentMethod: 'instalments',
-    planSource: 'none',
-    ipType: 'invention_patent',
-    technicalField: 'new_materials',
-    socioEconomicObjective: 'industry',
-    priorityArea: 'lithium_battery',
-    'seller[legalRepresentative]': sellerContact.legalRepresentative,
-    'seller[contactPerson]': sellerContact.contactPerson,
-    'seller[phone]': sellerContact.phone,
-    'seller[email]': sellerContact.email,
-    'seller[address]': '西宁市城东区',
-    'buyers[0][name]': b.name,
-    'buyers[0][uscc]': b.uscc,
-    'buyers[0][nature]': b.nature,
-    'buyers[0][legalRepresentative]': b.legalRepresentative,
-    'buyers[0][contactPerson]': b.contactPerson,
-    'buyers[0][phone]': b.phone,
-    'buyers[0][email]': b.email,
-    'buyers[0][address]': b.address,
-    'buyers[0][regionProvince]': '630000',
-    'buyers[0][regionCity]': '630100',
-    declaration: 'on',
-    ...over,
-  };
-}
+const typed = filingForm;
 
 const decode = (s: string) => s.replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 

@@ -10,7 +10,7 @@ import { cstYear } from '../../src/domain/time';
 import { Contract } from '../../src/modules/contracts/contract.model';
 import { getTally } from '../../src/modules/turnover/turnover.service';
 import { startTestApp, uniqueName, waitFor, type TestApp } from '../support/harness';
-import { inReviewContract, makeBureauUser, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
+import { binary, inReviewContract, makeBureauUser, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
 
 let t: TestApp;
 let reviewerToken: string;
@@ -34,11 +34,7 @@ async function download(agent: Agent, url: string): Promise<Buffer> {
   const res = await agent
     .get(url)
     .buffer(true)
-    .parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    })
+    .parse(binary)
     .expect(200);
   return res.body as Buffer;
 }

@@ -13,7 +13,7 @@ import { Contract } from '../../src/modules/contracts/contract.model';
 import { acceptanceCounterId, numberAcceptance } from '../../src/modules/contracts/receipt';
 import { verifySubmission } from '../../src/modules/review/verification.service';
 import { startTestApp, type TestApp } from '../support/harness';
-import { bearer, inReviewContract, makeBureauUser, readyDraft, reviewerToken, signedInAgent, verifiedApplicant } from '../support/fixtures';
+import { bearer, binary, inReviewContract, makeBureauUser, readyDraft, reviewerToken, signedInAgent, verifiedApplicant } from '../support/fixtures';
 
 let t: TestApp;
 let reviewer: string;
@@ -26,12 +26,7 @@ afterAll(async () => {
 });
 
 /** A GET whose body is kept as bytes (supertest parses only text types). */
-const binary = (r: request.Test) =>
-  r.buffer(true).parse((res, cb) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => cb(null, Buffer.concat(chunks)));
-  });
+const bytesOf = (r: request.Test) => r.buffer(true).parse(binary);
 
 /** The PDF's text, as pdftotext reads it (the same tool the certificate tests use). */
 function pdfText(bytes: Buffer): string {
@@ -41,7 +36,7 @@ function pdfText(bytes: Buffer): string {
 }
 
 async function receipt(id: string, token: string) {
-  const res = await binary(request(t.app).get(`/api/v1/contracts/${id}/receipt.pdf`).set(bearer(token))).expect(200);
+  const res = await bytesOf(request(t.app).get(`/api/v1/contracts/${id}/receipt.pdf`).set(bearer(token))).expect(200);
   expect(res.headers['content-type']).toBe('application/pdf');
   const bytes = res.body as Buffer;
   expect(bytes.subarray(0, 5).toString()).toBe('%PDF-');
@@ -162,7 +157,7 @@ describe('the acceptance receipt', () => {
     const a = await verifiedApplicant(t.app);
     const id = await readyDraft(t.app, a.token);
     const { acceptance } = await submit(id, a.token);
-    const res = await binary(request(t.app).get(`/api/v1/contracts/${id}/receipt.pdf`).set(bearer(a.token)).set('Accept-Language', 'en')).expect(200);
+    const res = await bytesOf(request(t.app).get(`/api/v1/contracts/${id}/receipt.pdf`).set(bearer(a.token)).set('Accept-Language', 'en')).expect(200);
     const text = pdfText(res.body as Buffer);
     expect(text).toContain('Acceptance Receipt');
     expect(text).toContain(acceptance.number);
@@ -180,7 +175,7 @@ describe('the applicant’s pages', () => {
     const page = (await agent.get(`/contracts/${id}`).expect(200)).text;
     const href = /href="([^"]+\/certificate\.pdf)"/.exec(page)?.[1];
     expect(href).toBe(`/api/v1/contracts/${id}/certificate.pdf`);
-    const cert = await binary(agent.get(href!)).expect(200);
+    const cert = await bytesOf(agent.get(href!)).expect(200);
     expect(cert.headers['content-type']).toBe('application/pdf');
     expect((cert.body as Buffer).subarray(0, 5).toString()).toBe('%PDF-');
     expect(pdfText(cert.body as Buffer)).toContain(registrationNumber);
@@ -188,7 +183,7 @@ describe('the applicant’s pages', () => {
     // The receipt link on the page works the same way.
     const receiptHref = /href="([^"]+\/receipt\.pdf)"/.exec(page)?.[1];
     expect(receiptHref).toBe(`/api/v1/contracts/${id}/receipt.pdf`);
-    expect((await binary(agent.get(receiptHref!)).expect(200)).body.subarray(0, 5).toString()).toBe('%PDF-');
+    expect((await bytesOf(agent.get(receiptHref!)).expect(200)).body.subarray(0, 5).toString()).toBe('%PDF-');
 
     // The list links it too, for registered rows only.
     const draft = await readyDraft(t.app, a.token);

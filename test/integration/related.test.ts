@@ -7,17 +7,7 @@ import { Types } from 'mongoose';
 import { Contract } from '../../src/modules/contracts/contract.model';
 import { Organization } from '../../src/modules/organizations/organization.model';
 import { startTestApp, type TestApp } from '../support/harness';
-import {
-  bearer,
-  inReviewContract,
-  makeBureauUser,
-  readyDraft,
-  reviewerToken,
-  signedInAgent,
-  signUpOrg,
-  tokenFor,
-  verifiedApplicant,
-} from '../support/fixtures';
+import { bearer, binary, inReviewContract, makeBureauUser, readyDraft, reviewerToken, signedInAgent, signUpOrg, tokenFor, verifiedApplicant } from '../support/fixtures';
 
 let t: TestApp;
 let reviewer: string;
@@ -102,11 +92,7 @@ describe('the buyer named in a registered contract', () => {
       .get(`/api/v1/related-contracts/${registeredId}/certificate.pdf`)
       .set(bearer(buyer.token))
       .buffer(true)
-      .parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      })
+      .parse(binary)
       .expect(200);
     expect(res.headers['content-type']).toBe('application/pdf');
     expect(res.headers['content-disposition']).toContain(`certificate-${registrationNumber}.pdf`);

@@ -14,7 +14,7 @@ import { createMailer, sendNotificationMail } from '../../src/modules/notificati
 import { AuditEntry } from '../../src/modules/audit/audit.model';
 import { cstYear } from '../../src/domain/time';
 import { startTestApp, type TestApp } from '../support/harness';
-import { completeContract, inReviewContract, makeBureauUser, makeUscc, readyDraft, tokenFor, verifiedApplicant } from '../support/fixtures';
+import { binary, completeContract, inReviewContract, makeBureauUser, makeUscc, readyDraft, tokenFor, verifiedApplicant } from '../support/fixtures';
 
 let t: TestApp;
 let reviewer: string;
@@ -245,11 +245,7 @@ describe('certificates and notifications', () => {
       .get(`/api/v1/contracts/${id}/certificate.pdf`)
       .set(auth(a.token))
       .buffer(true)
-      .parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      })
+      .parse(binary)
       .expect(200);
     expect(res.headers['content-type']).toBe('application/pdf');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cert-')), 'c.pdf');

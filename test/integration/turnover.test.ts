@@ -10,7 +10,7 @@ import { TallyEntry, YearTallyDoc } from '../../src/modules/turnover/turnover.mo
 import { applyPending, getTally, publishTurnover, reconcile, recordTallyEvent, refreshesSettled, tallyId, turnoverChannel, turnoverKey, turnoverPayload } from '../../src/modules/turnover/turnover.service';
 import { numberRegistration } from '../../src/modules/registrations/registration-numbers';
 import { startTestApp, waitFor, type TestApp } from '../support/harness';
-import { csrfFrom, inReviewContract, makeBureauUser, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
+import { binary, csrfFrom, inReviewContract, makeBureauUser, signedInAgent, tokenFor, verifiedApplicant } from '../support/fixtures';
 import { eventStreamReader } from '../../scripts/sse';
 
 let t: TestApp;
@@ -214,11 +214,7 @@ describe('statistics for the bureau', () => {
     for (const title of ['按合同类别', '按技术领域', '按卖方单位性质', '按知识产权类型', '按全市重点领域', '按月份', '吸纳（买方在本市）', '重大合同']) expect(page.text).toContain(title);
     const csv = await agent.get(`/stats/export.csv?year=${year}&table=type`).expect(200);
     expect(csv.text.replace(/^\uFEFF/, '').split('\n')[0]).toBe('类别,合同数,成交额（元）,技术交易额（元）,上年成交额（元）,同比（%）');
-    const xlsx = await agent.get(`/stats/register.xlsx?year=${year}`).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    }).expect(200);
+    const xlsx = await agent.get(`/stats/register.xlsx?year=${year}`).buffer(true).parse(binary).expect(200);
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load(xlsx.body as unknown as Parameters<typeof wb.xlsx.load>[0]);
     const sheet = wb.worksheets[0];

@@ -167,3 +167,53 @@ export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 export async function reviewerToken(app: Express): Promise<string> {
   return tokenFor(app, (await makeBureauUser('reviewer')).email);
 }
+
+/** A supertest body parser that keeps the response as bytes (PDFs, spreadsheets): `.buffer(true).parse(binary)`. */
+export function binary(res: request.Response, cb: (err: Error | null, body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => cb(null, Buffer.concat(chunks)));
+}
+
+/** A complete filing as a clerk types it into the filing form (every field a person fills in; amounts grouped). */
+export function filingForm(over: Record<string, string> = {}): Record<string, string> {
+  const c = completeContract();
+  const b = c.buyers[0];
+  return {
+    title: c.title,
+    contractNumber: c.contractNumber,
+    type: 'transfer',
+    subtype: 'transfer:patent',
+    signedOn: c.signedOn,
+    validFrom: c.validFrom,
+    validTo: c.validTo,
+    direction: 'domestic',
+    contractAmount: '1,250,000.00',
+    technicalAmount: '1,100,000',
+    'deductions[0][item]': 'equipment',
+    'deductions[0][amount]': '150,000.00',
+    paymentMethod: 'instalments',
+    planSource: 'none',
+    ipType: 'invention_patent',
+    technicalField: 'new_materials',
+    socioEconomicObjective: 'industry',
+    priorityArea: 'lithium_battery',
+    'seller[legalRepresentative]': sellerContact.legalRepresentative,
+    'seller[contactPerson]': sellerContact.contactPerson,
+    'seller[phone]': sellerContact.phone,
+    'seller[email]': sellerContact.email,
+    'seller[address]': '西宁市城东区',
+    'buyers[0][name]': b.name,
+    'buyers[0][uscc]': b.uscc,
+    'buyers[0][nature]': b.nature,
+    'buyers[0][legalRepresentative]': b.legalRepresentative,
+    'buyers[0][contactPerson]': b.contactPerson,
+    'buyers[0][phone]': b.phone,
+    'buyers[0][email]': b.email,
+    'buyers[0][address]': b.address,
+    'buyers[0][regionProvince]': '630000',
+    'buyers[0][regionCity]': '630100',
+    declaration: 'on',
+    ...over,
+  };
+}
