@@ -420,7 +420,7 @@ async function insertAll(model: mongoose.Model<any>, docs: Record<string, unknow
 /** A queue stand-in: the sweepers enqueue into it and nothing happens. */
 export const discardingQueues = (): Queues => {
   const q = { add: async () => undefined } as unknown as Queues['maintenance'];
-  return { maintenance: q, verification: q, certificates: q, notifications: q, turnover: q, close: async () => undefined };
+  return { maintenance: q, verification: q, certificates: q, notifications: q, turnover: q, imports: q, close: async () => undefined };
 };
 
 /** Fills the connected database with `volume` (deterministically). */

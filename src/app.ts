@@ -29,10 +29,13 @@ import { reviewApi } from './modules/review/review.api';
 import { changesApi } from './modules/changes/changes.api';
 import { changesPages } from './modules/changes/changes.pages';
 import { adminPages } from './modules/admin/admin.pages';
+import { importsApi } from './modules/imports/imports.api';
+import { importsPages } from './modules/imports/imports.pages';
 import { notificationsPages } from './modules/notifications/notifications.pages';
 import { certificatesPublic } from './modules/public/certificates';
 import { guideRouter } from './modules/guide/guide.routes';
 import { publicFastRoutes, publicRoutes } from './modules/public/public.routes';
+import { openDataFastRoutes, openDataPages } from './modules/public/open-data';
 import { reviewPages } from './modules/review/review.pages';
 import { statsPages } from './modules/stats/stats.pages';
 import { organizationsApi } from './modules/organizations/organizations.api';
@@ -91,6 +94,7 @@ export function createApp(deps: AppDeps): Express {
   });
   // What the public crowd hits comes before sessions and body parsing.
   app.use(publicFastRoutes(deps));
+  app.use(openDataFastRoutes(deps));
   // Compressed bodies (gzip, deflate, br) are inflated as they arrive and the limit counts the
   // inflated bytes, so a small compressed body cannot become a large one (request-bodies.test).
   app.use(express.json({ limit: '256kb' }));
@@ -111,8 +115,10 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', reviewApi(deps));
   app.use('/api/v1', changesApi(deps));
   app.use('/api/v1', relatedApi());
+  app.use('/api/v1', importsApi(deps));
 
   app.use(publicRoutes(deps));
+  app.use(openDataPages(deps));
   app.use(homeRouter(deps));
   app.use(accountsPages(pass, limiter));
   app.use(organizationsPages(signupLimiter, { queues: deps.queues, logger: deps.logger }));
@@ -123,6 +129,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(changesPages(deps));
   app.use(notificationsPages());
   app.use(adminPages(deps));
+  app.use(importsPages(deps));
   app.use(statsPages(deps));
   app.use(certificatesPublic());
   app.use(guideRouter(config));

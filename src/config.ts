@@ -41,6 +41,9 @@ const schema = z.object({
   /** Where people ask about registration, as the guide (/guide) says it: the bureau's desk, telephone, address, hours. */
   GUIDE_CONTACT_ZH: z.string().trim().min(1).max(500).default('请向本机构技术合同登记窗口咨询。'),
   GUIDE_CONTACT_EN: z.string().trim().min(1).max(500).default("Ask the agency's technology contract registration desk."),
+  /** The licence of the open data (/open-data), as the page states it; unset: CC BY 4.0 naming the agency. */
+  OPEN_DATA_LICENCE_ZH: z.string().trim().min(1).max(2000).optional(),
+  OPEN_DATA_LICENCE_EN: z.string().trim().min(1).max(2000).optional(),
   TURNOVER_TARGET_YUAN: z
     .string()
     .regex(/^\d{1,13}(\.\d{1,2})?$/, 'must be an amount in yuan, e.g. 1000000000')
@@ -94,6 +97,8 @@ export interface Config {
   agency: { code: string; nameZh: string; nameEn: string };
   remedies: { zh: string; en: string };
   guideContact: { zh: string; en: string };
+  /** The open data's licence statement, per language. */
+  openDataLicence: { zh: string; en: string };
   turnoverTargetFen: number;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -141,6 +146,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     agency: Object.freeze({ code: e.AGENCY_CODE, nameZh: e.AGENCY_NAME_ZH, nameEn: e.AGENCY_NAME_EN }),
     remedies: Object.freeze({ zh: e.REMEDIES_TEXT_ZH, en: e.REMEDIES_TEXT_EN }),
     guideContact: Object.freeze({ zh: e.GUIDE_CONTACT_ZH, en: e.GUIDE_CONTACT_EN }),
+    openDataLicence: Object.freeze({
+      zh:
+        e.OPEN_DATA_LICENCE_ZH ??
+        `本页数据以知识共享署名 4.0 国际许可协议（CC BY 4.0）发布：任何人均可复制、发布、改编和用于商业目的，但须注明来源“${e.AGENCY_NAME_ZH}技术合同登记系统”。协议全文：https://creativecommons.org/licenses/by/4.0/legalcode.zh-hans`,
+      en:
+        e.OPEN_DATA_LICENCE_EN ??
+        `These data are published under the Creative Commons Attribution 4.0 International licence (CC BY 4.0): anyone may copy, publish, adapt and use them, also commercially, naming the source as "${e.AGENCY_NAME_EN}, technology contract registry". Full text: https://creativecommons.org/licenses/by/4.0/legalcode.en`,
+    }),
     turnoverTargetFen: target.fen,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,

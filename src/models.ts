@@ -11,3 +11,4 @@ import './modules/notifications/notification.model';
 import './modules/turnover/turnover.model';
 import './lib/migrations';
 import './modules/contracts/request.model';
+import './modules/imports/import.model';

@@ -14,6 +14,8 @@ import { createMailer } from '../src/modules/notifications/notifications.service
 import { certificateProcessor } from './processors/certificates';
 import { maintenanceProcessor } from './processors/maintenance';
 import { notificationProcessor } from './processors/notifications';
+import { importProcessor } from './processors/imports';
+import { stopRunningImports } from '../src/modules/imports/import-process';
 import { turnoverProcessor } from './processors/turnover';
 import { verificationProcessor } from './processors/verification';
 
@@ -51,13 +53,15 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     [QUEUES.certificates]: certificateProcessor(config.agency.nameZh, config.publicUrl, notifyDeps),
     [QUEUES.notifications]: notificationProcessor(createMailer(config)),
     [QUEUES.turnover]: turnoverProcessor(deps.connection, config),
+    [QUEUES.imports]: importProcessor(config, deps.queues),
   };
   identity.queues = Object.keys(processors);
   const workers = (Object.keys(processors) as QueueName[]).map((name) => {
     const worker = new Worker(name, processors[name]!, {
       connection: deps.connection,
       prefix: deps.prefix,
-      concurrency: config.worker.concurrency,
+      // An import is long and holds its file's strings: one at a time per worker process.
+      concurrency: name === QUEUES.imports ? 1 : config.worker.concurrency,
       // A killed worker's job is handed to another once its lock lapses.
       lockDuration: config.worker.lockMs,
       stalledInterval: config.worker.stalledIntervalMs,
@@ -72,6 +76,8 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     identity,
     workers,
     async close() {
+      // A running import stops after its current batch; its job resumes from there later.
+      stopRunningImports();
       await Promise.all(workers.map((w) => w.close()));
     },
   };
@@ -84,5 +90,6 @@ export async function scheduleRepeatingJobs(queues: Queues): Promise<void> {
   await queues.maintenance.upsertJobScheduler('requeue-submitted', { every: 60_000 }, { name: 'requeue-submitted', data: {} });
   await queues.maintenance.upsertJobScheduler('complete-decisions', { every: 60_000 }, { name: 'complete-decisions', data: {} });
   await queues.turnover.upsertJobScheduler('reconcile', { pattern: '0 30 2 * * *', tz: 'Asia/Shanghai' }, { name: 'reconcile', data: { trigger: 'schedule', actorEmail: null } });
+  await queues.imports.upsertJobScheduler('resume-imports', { every: 60_000 }, { name: 'resume', data: {} });
   await queues.maintenance.upsertJobScheduler('deadline-watch', { pattern: '0 5 * * * *', tz: 'Asia/Shanghai' }, { name: 'deadline-watch', data: {} });
 }

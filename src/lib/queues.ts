@@ -12,6 +12,7 @@ export const QUEUES = {
   certificates: 'certificates',
   notifications: 'notifications',
   turnover: 'turnover',
+  imports: 'imports',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -37,6 +38,12 @@ export interface JobPayloads {
     verify: { contractId: string; submission: number };
     /** The same for a change or cancellation request on a registered contract. */
     'verify-request': { requestId: string; submission: number };
+  };
+  imports: {
+    /** Imports an uploaded file of earlier registrations, resuming after its last committed batch. */
+    run: { importId: string };
+    /** Re-queues imports whose job died (their progress stopped), so they resume. */
+    resume: Record<string, never>;
   };
   maintenance: {
     /** Records that a worker process is alive, for the admins' overview. */
@@ -69,6 +76,7 @@ export function createQueues(connection: Redis, prefix: string): Queues {
     certificates: make(QUEUES.certificates),
     notifications: make(QUEUES.notifications),
     turnover: make(QUEUES.turnover),
+    imports: make(QUEUES.imports),
   };
   return {
     ...queues,

@@ -17,6 +17,7 @@ import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { freePort, mongoUriFor } from '../../scripts/local-services';
 import { projectRoot } from '../../src/lib/paths';
 import { makeUscc, uniqueTitle } from '../support/fixtures';
+import { csvOf, importRow } from '../support/import-files';
 import { uniqueName, waitFor } from '../support/harness';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -380,6 +381,8 @@ maybe('the browser journey', () => {
       [publicPage, '/register?status=all', 'register-all'],
       [publicPage, '/guide', 'guide'],
       [publicPage, '/verify', 'verify-form'],
+      [publicPage, '/open-data', 'open-data'],
+      [publicPage, '/statistics', 'public-statistics'],
       [applicant, '/contracts', 'my-contracts'],
       [applicant, `/contracts/${second}`, 'contract-resubmitted'],
       [applicant, '/notifications', 'notifications'],
@@ -396,6 +399,34 @@ maybe('the browser journey', () => {
       expect([name, res?.status()]).toEqual([name, 200]);
       await snap(page, name);
     }
+
+    // 9b. The bureau admin brings in a year's earlier registrations from a file: the import page
+    // follows it live (a progress bar moving without a reload), then shows the outcome.
+    await adminPage.goto(`${base}/admin/imports`);
+    await snap(adminPage, 'admin-imports');
+    const importYear = new Date().getFullYear() - 1;
+    const importFile = path.join(artifacts, 'earlier-registrations.csv');
+    const importRows = Array.from({ length: 15_000 }, (_, i) => importRow(importYear, i + 1));
+    importRows[41] = importRow(importYear, 42, { contractAmount: '一百万' }); // one faulty row
+    fs.writeFileSync(importFile, csvOf(importRows));
+    await adminPage.setInputFiles('#f-file', importFile);
+    await Promise.all([adminPage.waitForURL(/\/admin\/imports\/[0-9a-f]{24}$/), adminPage.click('form[action^="/admin/imports"] button[type=submit]')]);
+    // Mid-import: some rows processed, not all.
+    await adminPage.waitForFunction(() => {
+      const n = (k: string) => Number(document.querySelector(`[data-import="${k}"]`)?.textContent?.replace(/,/g, ''));
+      return n('processed') > 0 && n('processed') < n('total');
+    }, undefined, { timeout: 60_000, polling: 100 });
+    const bar = await adminPage.$eval('[data-import="bar"]', (el) => ({ value: (el as HTMLProgressElement).value, max: (el as HTMLProgressElement).max }));
+    expect(bar.value).toBeGreaterThan(0);
+    expect(bar.value).toBeLessThan(bar.max);
+    await snap(adminPage, 'import-running');
+    // The page reloads itself once the import is over, with the rejected rows.
+    await adminPage.waitForSelector('#errors-title', { timeout: 120_000 });
+    expect(await adminPage.textContent('main')).toContain('已完成');
+    expect(await adminPage.textContent('[data-import="imported"]')).toBe('14,999');
+    expect(await adminPage.textContent('[data-import="rejected"]')).toBe('1');
+    expect(await adminPage.textContent('main')).toContain('请输入金额');
+    await snap(adminPage, 'import-done');
 
     // 10. Every page above again, in English: no Chinese in the interface, and axe-clean too.
     const switched = new Set<BrowserContext>();

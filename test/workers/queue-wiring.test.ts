@@ -32,7 +32,7 @@ it('processes an enqueued heartbeat job and stores its result in the database', 
   const result = await job.waitUntilFinished(events, 10_000);
   expect(result).toEqual({ workerId: running.identity.id });
   const stored = await WorkerHeartbeat.findById(running.identity.id).lean();
-  expect(stored).toMatchObject({ pid: process.pid, queues: ['maintenance', 'contract-verification', 'certificates', 'notifications', 'turnover'] });
+  expect(stored).toMatchObject({ pid: process.pid, queues: ['maintenance', 'contract-verification', 'certificates', 'notifications', 'turnover', 'imports'] });
   expect(Date.now() - stored!.seenAt.getTime()).toBeLessThan(10_000);
 });
 

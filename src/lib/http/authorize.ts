@@ -36,6 +36,8 @@ export const POLICIES = {
   'notifications.bureau': ['reviewer', 'admin'],
   /** Read the registered contracts other organisations filed that name one's verified organisation as a party (others answer 404). */
   'contracts.related': ['applicant'],
+  /** Bring in earlier registrations from a file (imports), and follow the imports. */
+  'imports.manage': ['admin'],
   /** Anything about one's own account. */
   'account.self': ['applicant', 'reviewer', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -147,6 +147,8 @@ const contractSchema = new Schema(
     /** Lower-cased title, numbers and party names, for the `q` search. */
     searchText: { type: String, default: '' },
     createdBy: { type: Schema.Types.ObjectId, required: true },
+    /** How it came in: filed and registered here, or an earlier registration brought in by a bureau import (modules/imports). */
+    source: { type: String, enum: ['filing', 'import'], default: 'filing' },
   },
   { timestamps: true },
 );

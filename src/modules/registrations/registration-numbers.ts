@@ -15,7 +15,7 @@ export const formatRegistrationNumber = (year: number, agencyCode: string, seria
 export const serialCounterId = (year: number) => `registration-serial:${year}`;
 
 /** The highest serial already registered in `year` (for a counter created over existing registrations). */
-async function highestSerial(year: number): Promise<number> {
+export async function highestSerial(year: number): Promise<number> {
   const top = await Registration.findOne({ year }).sort({ serial: -1 }).select({ serial: 1 }).lean();
   return top?.serial ?? 0;
 }
@@ -39,16 +39,31 @@ export async function numberRegistration(
   const at = new Date(c.registeredAt!);
   // Registered by an earlier run that stopped before writing the contract: reuse, never take another.
   const known = firstRun ? null : await Registration.findOne({ contractId }).select({ serial: 1 }).lean();
-  const serial = known?.serial ?? (await takeNumber(serialCounterId(year), contractId, () => highestSerial(year)));
+  let serial = known?.serial ?? (await takeNumber(serialCounterId(year), contractId, () => highestSerial(year)));
+  // The register first, then the contract: the register's unique `<year>-<serial>` is the last
+  // guard. A serial found written for another contract was brought in by an import with its own
+  // number (modules/imports) before this one wrote it: it stays the import's (used, so not
+  // lost), and this contract takes the next serial under a further key (the same on a retry).
+  for (let attempt = 1; !(await registerSerial(year, serial, agencyCode, contractId, at)); attempt++) {
+    if (attempt > 5) throw new Error(`registration ${contractId}: no free serial in ${year}`);
+    serial = await takeNumber(serialCounterId(year), `${contractId}#${attempt}`, () => highestSerial(year));
+  }
   const number = formatRegistrationNumber(year, agencyCode, serial);
-  // The register and the contract, side by side: each write is idempotent on its own.
-  await Promise.all([
-    Registration.create({ _id: `${year}-${String(serial).padStart(6, '0')}`, year, serial, number, contractId, at }).catch((err) => {
-      if (!isDuplicateKey(err)) throw err; // written by an earlier run
-    }),
-    changeIf(Contract, { _id: c._id, registrationNumber: null }, { $set: { registrationNumber: number, searchText: [c.searchText, number].filter(Boolean).join(' ') } }),
-  ]);
+  await changeIf(Contract, { _id: c._id, registrationNumber: null }, { $set: { registrationNumber: number, searchText: [c.searchText, number].filter(Boolean).join(' ') } });
   return number;
+}
+
+/** Writes serial `serial` of `year` to the register for the contract; false when another contract holds it. Idempotent. */
+async function registerSerial(year: number, serial: number, agencyCode: string, contractId: string, at: Date): Promise<boolean> {
+  const _id = `${year}-${String(serial).padStart(6, '0')}`;
+  try {
+    await Registration.create({ _id, year, serial, number: formatRegistrationNumber(year, agencyCode, serial), contractId, at });
+    return true;
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    // Written by an earlier run of this registration, or held by another contract.
+    return (await Registration.findById(_id).select({ contractId: 1 }).lean())?.contractId === contractId;
+  }
 }
 
 /** Marks a registration revoked (its number stays taken; the register shows it revoked). */

@@ -15,6 +15,8 @@ const registrationSchema = new Schema(
     at: { type: Date, required: true },
     /** Set when the registration is revoked (the number stays taken). */
     revokedAt: { type: Date, default: null },
+    /** `import`: an earlier registration brought in with its own number (modules/imports); absent or `filing`: numbered here. */
+    source: { type: String, enum: ['filing', 'import'], default: 'filing' },
   },
   { versionKey: false },
 );

@@ -15,6 +15,7 @@ const ledgerSchema = new Schema(
     s: { type: Number, required: true, enum: [1, -1, 0] }, // +1 adds, -1 takes back, 0 fills a number whose taker died
     f: { type: String, default: '' }, // the fact, encoded by domain/tally.encodeFact
     g: { type: String, default: undefined }, // a change's fact before it (counted with the opposite sign): the entry moves the difference
+    o: { type: String, default: undefined }, // the origin when not the registry's own decision: 'import' (an earlier registration brought in, modules/imports)
   },
   { versionKey: false },
 );

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { addInPlace, decodeFact, diffTallies, emptyTally, encodeFact, factOf, type TallyFact, type YearTally } from '../../domain/tally';
 import { formatYuan } from '../../domain/money';
 import { cstIso, cstYear } from '../../domain/time';
-import { keyOf, lastNumber, takeNumber } from '../../lib/counters';
+import { keyOf, lastNumber, takeBlock, takeNumber } from '../../lib/counters';
 import { isDuplicateKey } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { enqueue, type Queues } from '../../lib/queues';
@@ -113,6 +113,50 @@ export async function recordRequestEntry(r: Pick<RequestDoc, '_id' | 'kind' | 'a
   else await recordOnce(`cancelled:${r._id}`, -1, outFact);
   return outFact.year;
 }
+
+/**
+ * Records registrations an import brought in (modules/imports): one `registered:<contractId>`
+ * entry each, marked `o: 'import'`, in `year` (the year of every fact), like the entry a
+ * decision records, so revocation and reconciliation treat them alike. The batch takes one block
+ * of ledger numbers (lib/counters takeBlock: one `$inc`, the same block when `blockKey` asks
+ * again) and inserts its entries in bulk. Idempotent for the same items: an entry recorded
+ * already stays as it is; a number of the block whose item was recorded elsewhere is filled
+ * with a no-op at once (appliers need not wait for it); an item whose number was filled as lost
+ * meanwhile (its taker seemed dead) is recorded again under a fresh block.
+ */
+export async function recordImportedRegistrations(year: number, items: { contractId: string; fact: TallyFact }[], blockKey: string): Promise<void> {
+  let todo = items;
+  for (let attempt = 0; todo.length && attempt < 5; attempt++) {
+    const keyOfItem = (i: { contractId: string }) => `registered:${i.contractId}`;
+    const recorded = async (list: typeof items) =>
+      new Set((await TallyEntry.find({ e: { $in: list.map(keyOfItem) } }).select({ e: 1 }).lean()).map((e) => e.e));
+    const before = await recorded(todo);
+    if (todo.every((i) => before.has(keyOfItem(i)))) return;
+    const key = `${blockKey}:${todo.length}${attempt ? `#${attempt}` : ''}`;
+    const first = await takeBlock(ledgerCounterId(year), key, todo.length, () => highestLedgerSeq(year));
+    const docs = todo.map((i, n) => ({ _id: entryId(year, first + n), e: keyOfItem(i), s: 1, f: encodeFact(i.fact), o: 'import' }));
+    await TallyEntry.collection.insertMany(docs as never[], { ordered: false }).catch((err) => {
+      if (!allDuplicates(err)) throw err;
+    });
+    // Each number of the block now holds its item, or another entry (a lost-number filler), or nothing.
+    const held = new Map((await TallyEntry.find({ _id: { $in: docs.map((d) => d._id) } }).select({ e: 1 }).lean()).map((e) => [e._id, e.e]));
+    const after = await recorded(todo);
+    const empty = docs.filter((d) => !held.has(d._id) && after.has(d.e));
+    if (empty.length) {
+      await TallyEntry.collection.insertMany(empty.map((d) => ({ _id: d._id, e: `lost:${d._id}`, s: 0, f: '' })) as never[], { ordered: false }).catch((err) => {
+        if (!allDuplicates(err)) throw err;
+      });
+    }
+    todo = todo.filter((i) => !after.has(keyOfItem(i)));
+  }
+  if (todo.length) throw new Error(`ledger: ${todo.length} imported registrations of ${year} could not be recorded`);
+}
+
+/** A bulk insert's error that only says some documents were there already. */
+const allDuplicates = (err: unknown): boolean => {
+  const writeErrors = (err as { writeErrors?: { code?: number; err?: { code?: number } }[] } | null)?.writeErrors;
+  return Array.isArray(writeErrors) && writeErrors.length > 0 && writeErrors.every((w) => (w.code ?? w.err?.code) === 11000);
+};
 
 interface StoredTally {
   _id: string;
