@@ -7,10 +7,10 @@ import { Notification } from '../../src/modules/notifications/notification.model
 import { addWorkingDays } from '../../src/domain/calendar';
 import { formatYuan } from '../../src/domain/money';
 import { cstDate } from '../../src/domain/time';
-import { completeRequestDecisions, verifyRequest } from '../../src/modules/changes/request-decisions.service';
-import { numberRegistration } from '../../src/modules/registrations/registration-numbers';
+import { completeRequestDecisions } from '../../src/modules/changes/request-decisions.service';
 import { TallyEntry } from '../../src/modules/turnover/turnover.model';
-import { applyPending, getTally, reconcile, recordTallyEvent, refreshesSettled } from '../../src/modules/turnover/turnover.service';
+import { applyPending, getTally, reconcile, refreshesSettled } from '../../src/modules/turnover/turnover.service';
+import { registeredContract, registeredIn as registeredInYear, requestInReview as fileRequestInReview } from '../support/registrations';
 import { startTestApp, testLogger, type TestApp } from '../support/harness';
 import { bearer, binary, completeContract, inReviewContract, makeBureauUser, makePdf, readyDraft, reviewerToken, tokenFor, verifiedApplicant } from '../support/fixtures';
 import { verifySubmission } from '../../src/modules/review/verification.service';
@@ -37,37 +37,10 @@ const totals = async (y = year) => {
   return (await getTally(y)).tally.totals;
 };
 
-async function registered(token: string, over: Record<string, unknown> = {}): Promise<string> {
-  const id = await inReviewContract(t.app, token, over);
-  await request(t.app).post(`/api/v1/contracts/${id}/approve`).set(auth(reviewer)).send({}).expect(200);
-  return id;
-}
-
-/** Files a request with its PDF, submits it and runs its verification: it is then in review. */
-async function requestInReview(token: string, contractId: string, kind: 'change' | 'cancellation', body: Record<string, unknown>): Promise<string> {
-  const path = kind === 'change' ? 'changes' : 'cancellation';
-  const created = await request(t.app).post(`/api/v1/contracts/${contractId}/${path}`).set(auth(token)).send(body).expect(201);
-  expect(created.body).toMatchObject({ kind, status: 'draft', contractId });
-  const rid = created.body.id as string;
-  await request(t.app).post(`/api/v1/requests/${rid}/attachments`).set(auth(token)).attach('file', await makePdf('Supplementary agreement'), { filename: 'agreement.pdf', contentType: 'application/pdf' }).expect(201);
-  const submitted = await request(t.app).post(`/api/v1/requests/${rid}/submit`).set(auth(token));
-  expect([submitted.status, submitted.body.error?.details]).toEqual([202, undefined]);
-  const doc = await RegistrationRequest.findById(rid).lean();
-  expect(await verifyRequest(rid, doc!.submissionCount, '630100')).toBe('verified');
-  return rid;
-}
-
-/** A contract registered in an earlier year, as the decision path leaves it (number, ledger entry, applied tally). */
-async function registeredIn(y: number, token: string, amount: string): Promise<string> {
-  const id = await readyDraft(t.app, token, { contractAmount: amount, technicalAmount: amount, deductions: [] });
-  const at = new Date(`${y}-06-01T02:00:00Z`);
-  await Contract.updateOne({ _id: id }, { $set: { status: 'registered', registeredAt: at, registrationYear: y, registrationVersion: 1, certificateFileId: null } });
-  const doc = (await Contract.findById(id).lean())!;
-  await numberRegistration(doc, '630100');
-  await recordTallyEvent('registered', (await Contract.findById(id).lean())!, '630100');
-  await applyPending(y);
-  return id;
-}
+const registered = (token: string, over: Record<string, unknown> = {}) => registeredContract(t.app, token, reviewer, over);
+const requestInReview = (token: string, contractId: string, kind: 'change' | 'cancellation', body: Record<string, unknown>) =>
+  fileRequestInReview(t.app, token, contractId, kind, body);
+const registeredIn = (year: number, token: string, amount: string) => registeredInYear(t.app, year, token, amount);
 
 async function expectReconciled() {
   const run = await reconcile(deps(), 'test');

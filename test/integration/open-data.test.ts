@@ -11,14 +11,13 @@ import { loadConfig } from '../../src/config';
 import { fenOf } from '../../src/domain/money';
 import { Contract } from '../../src/modules/contracts/contract.model';
 import { RegistrationRequest } from '../../src/modules/contracts/request.model';
-import { verifyRequest } from '../../src/modules/changes/request-decisions.service';
-import { numberRegistration } from '../../src/modules/registrations/registration-numbers';
 import { Registration } from '../../src/modules/registrations/registration.model';
-import { applyPending, getTally, recordImportedRegistrations, recordTallyEvent, refreshesSettled, refreshYear } from '../../src/modules/turnover/turnover.service';
+import { getTally, recordImportedRegistrations, refreshesSettled, refreshYear } from '../../src/modules/turnover/turnover.service';
 import { factOf } from '../../src/domain/tally';
 import { eventStreamReader } from '../../scripts/sse';
+import { registeredContract, registeredIn as registeredInYear, requestInReview as fileRequestInReview } from '../support/registrations';
 import { secondApp, startTestApp, testConfig, waitFor, type TestApp } from '../support/harness';
-import { bearer, binary, inReviewContract, makeBureauUser, makePdf, readyDraft, reviewerToken, tokenFor, verifiedApplicant } from '../support/fixtures';
+import { bearer, binary, makeBureauUser, readyDraft, reviewerToken, tokenFor, verifiedApplicant } from '../support/fixtures';
 
 let t: TestApp;
 let reviewer: string;
@@ -40,35 +39,10 @@ afterAll(async () => {
   await t.close();
 });
 
-// ── helpers (registered and requestInReview as in changes.test.ts) ──────────────────────
-
-async function registered(token: string, over: Record<string, unknown> = {}): Promise<string> {
-  const id = await inReviewContract(t.app, token, over);
-  await request(t.app).post(`/api/v1/contracts/${id}/approve`).set(auth(reviewer)).send({}).expect(200);
-  return id;
-}
-
-async function requestInReview(token: string, contractId: string, kind: 'change' | 'cancellation', body: Record<string, unknown>): Promise<string> {
-  const path = kind === 'change' ? 'changes' : 'cancellation';
-  const created = await request(t.app).post(`/api/v1/contracts/${contractId}/${path}`).set(auth(token)).send(body).expect(201);
-  const rid = created.body.id as string;
-  await request(t.app).post(`/api/v1/requests/${rid}/attachments`).set(auth(token)).attach('file', await makePdf('Supplementary agreement'), { filename: 'agreement.pdf', contentType: 'application/pdf' }).expect(201);
-  await request(t.app).post(`/api/v1/requests/${rid}/submit`).set(auth(token)).expect(202);
-  const doc = await RegistrationRequest.findById(rid).lean();
-  expect(await verifyRequest(rid, doc!.submissionCount, '630100')).toBe('verified');
-  return rid;
-}
-
-/** A contract registered in an earlier year, as the decision path leaves it (as changes.test.ts registeredIn). */
-async function registeredIn(y: number, token: string, amount: string): Promise<string> {
-  const id = await readyDraft(t.app, token, { contractAmount: amount, technicalAmount: amount, deductions: [] });
-  const at = new Date(`${y}-06-01T02:00:00Z`);
-  await Contract.updateOne({ _id: id }, { $set: { status: 'registered', registeredAt: at, registrationYear: y, registrationVersion: 1, certificateFileId: null } });
-  await numberRegistration((await Contract.findById(id).lean())!, '630100');
-  await recordTallyEvent('registered', (await Contract.findById(id).lean())!, '630100');
-  await applyPending(y);
-  return id;
-}
+const registered = (token: string, over: Record<string, unknown> = {}) => registeredContract(t.app, token, reviewer, over);
+const requestInReview = (token: string, contractId: string, kind: 'change' | 'cancellation', body: Record<string, unknown>) =>
+  fileRequestInReview(t.app, token, contractId, kind, body);
+const registeredIn = (year: number, token: string, amount: string) => registeredInYear(t.app, year, token, amount);
 
 /**
  * An earlier registration brought in by an import, as API.md describes it: a registered contract
@@ -394,11 +368,13 @@ describe('the live stream', () => {
       return events;
     };
     try {
+      await refreshesSettled(); // no refresh of an earlier test lands in the middle
       await published(year);
       await published(lastYear);
       const thisYears = open(year);
       const lastYears = open(lastYear);
-      await waitFor(() => thisYears.length === 1 && lastYears.length === 1, 5_000, 20);
+      // The figure at connection first (a keep-alive or a repeat of it may follow).
+      await waitFor(() => thisYears.length >= 1 && lastYears.length >= 1, 5_000, 20);
       expect([thisYears[0].year, lastYears[0].year]).toEqual([year, lastYear]);
 
       const a = await verifiedApplicant(t.app);

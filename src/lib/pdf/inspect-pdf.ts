@@ -14,6 +14,7 @@
  * parent alive while idle, so processes that never check a PDF never pay for one.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { childEntry } from '../child/entry';
 import os from 'node:os';
 import path from 'node:path';
 import type { InspectLimits, InspectResult, InspectTask } from './inspect-pdf.worker';
@@ -66,7 +67,7 @@ export class PdfCheckBusy extends Error {
 }
 
 // Compiled (dist/), the compiled worker; from TypeScript sources (jest), a loader compiles it.
-const workerFile = path.join(__dirname, path.extname(__filename) === '.js' ? 'inspect-pdf.worker.js' : 'ts-worker.js');
+const worker = childEntry(path.join(__dirname, 'inspect-pdf.worker'), path.extname(__filename) === '.js');
 
 interface Checker {
   child: ChildProcess;
@@ -82,7 +83,7 @@ const waiting: { take: (c: Checker) => void; fail: (err: Error) => void; timer: 
 let running = 0;
 
 function start(): Checker {
-  const child = fork(workerFile, [], {
+  const child = fork(worker.file, worker.args, {
     execArgv: [`--max-old-space-size=${PDF_LIMITS.heapMb}`],
     // Nothing of ours (database URLs, secrets) reaches the process that reads hostile files.
     env: {},

@@ -7,6 +7,7 @@
  * thread: one allocation past a thread's limit aborts the whole process (see src/lib/pdf).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { childEntry } from '../../lib/child/entry';
 import path from 'node:path';
 import type { ImportAnswer, ImportTask } from './import.child';
 import type { RunResult } from './import-run';
@@ -19,7 +20,7 @@ export const IMPORT_PROCESS = {
 } as const;
 
 // Compiled (dist/), the compiled child; from TypeScript sources (jest), a loader compiles it.
-const childFile = path.join(__dirname, path.extname(__filename) === '.js' ? 'import.child.js' : 'ts-child.js');
+const entry = childEntry(path.join(__dirname, 'import.child'), path.extname(__filename) === '.js');
 
 const running = new Set<ChildProcess>();
 
@@ -31,7 +32,7 @@ export function stopRunningImports(): void {
 /** Runs the import in its process; resolves with how it ended, rejects if the process failed. */
 export function runImportInProcess(task: ImportTask): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(childFile, [], {
+    const child = fork(entry.file, entry.args, {
       execArgv: [`--max-old-space-size=${IMPORT_PROCESS.heapMb}`, `--max-semi-space-size=${IMPORT_PROCESS.semiSpaceMb}`],
       // What it needs comes in the task; nothing else of the worker's environment.
       env: { NODE_ENV: process.env.NODE_ENV ?? 'production' },
