@@ -2,27 +2,29 @@
  * Benchmarks (not tests): prints figures, asserts nothing.
  *  1. Homepage and /api/v1/public/turnover throughput under autocannon, against a bare
  *     Express "hello world" started by this script on the same machine, as a ratio.
- *  2. Time from an approval request returning to the SSE event arriving at 1,000 clients.
+ *  2. With 10,000 live-counter clients (BENCH_SSE_CLIENTS) on one web process: the time from
+ *     an approval request to each client's event, the approval's own response time, and the
+ *     RSS of the web process and the worker idle and with the streams open.
  *  3. Reconciliation time for 100,000 generated registered contracts.
  * Everything runs on loopback against services this script starts in a temporary folder.
  *
  *   npm run bench                    (all three)
  *   npm run bench -- throughput sse  (some)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import autocannon from 'autocannon';
 import mongoose from 'mongoose';
 import { freePort, mongoUriFor } from './local-services';
-import { api, fileContract, log, pct, root, sleep, startStack, verifiedOrganisation, waitHttp } from './stack';
+import { api, fileContract, log, pct, root, sleep, startStack, verifiedOrganisation, waitHttp, type Stack } from './stack';
 import { factOf, applyFact, emptyTally, encodeFact, type TallyFact, type YearTally } from '../src/domain/tally';
 import { cstYear } from '../src/domain/time';
 import { Contract } from '../src/modules/contracts/contract.model';
 import { TallyEntry, YearTallyDoc } from '../src/modules/turnover/turnover.model';
 import { reconcile } from '../src/modules/turnover/turnover.service';
 import { Registration } from '../src/modules/registrations/registration.model';
-import { eventStreamReader } from './sse';
 
 const which = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['throughput', 'sse', 'reconcile']);
 
@@ -33,9 +35,110 @@ function cannon(url: string, seconds: number, connections: number): Promise<auto
 }
 
 
+/** Resident memory of a process in MB (/proc: the figure `ps` shows as RSS). */
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function memoryOf(stack: Stack): Promise<{ web: number; worker: number }> {
+  return { web: rssOf(stack.webs[0].pid!), worker: rssOf(stack.worker.pid!) };
+}
+
+const openFds = (pid: number) => fs.readdirSync(`/proc/${pid}/fd`).length;
+const fdLimit = () => /Max open files\s+(\d+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? '?';
+
+/**
+ * `n` live-counter clients on raw sockets (an HTTP client per stream would cost this process
+ * more than the server it measures), connected in slices so the listen backlog never
+ * overflows; each notes when every figure (by its contract count) first arrives.
+ */
+async function openStreams(port: number, n: number) {
+  // For each figure (by its contract count), when each client got it: pushed as they arrive.
+  const arrivals = new Map<number, number[]>();
+  const sockets: net.Socket[] = [];
+  let refused = 0;
+  let connected = 0;
+  const started = performance.now();
+  const KEY = Buffer.from('"contracts":');
+  const DATA = Buffer.from('data: {');
+  const one = () =>
+    new Promise<void>((resolve) => {
+      let last = -1;
+      let open = false;
+      const socket = net.connect(port, '127.0.0.1');
+      sockets.push(socket);
+      socket.on('error', () => resolve());
+      socket.on('close', () => resolve());
+      socket.on('connect', () => socket.write('GET /api/v1/public/turnover/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+      // Each event is one small write on loopback: one chunk, searched as bytes, nothing kept.
+      socket.on('data', (chunk: Buffer) => {
+        const now = performance.now();
+        if (!open) {
+          if (chunk.toString('latin1', 0, 12) !== 'HTTP/1.1 200') {
+            refused++;
+            socket.destroy();
+            return resolve();
+          }
+          open = true;
+          connected++;
+        }
+        // The figure's own count is the first "contracts" after an event's `data: ` (the breakdowns' come later).
+        let at = chunk.indexOf(DATA);
+        if (at >= 0) at = chunk.indexOf(KEY, at);
+        while (at >= 0) {
+          let i = at + KEY.length;
+          let value = 0;
+          while (chunk[i] >= 48 && chunk[i] <= 57) value = value * 10 + chunk[i++] - 48;
+          if (value !== last) {
+            last = value;
+            let list = arrivals.get(value);
+            if (!list) arrivals.set(value, (list = []));
+            list.push(now);
+            resolve();
+          }
+          at = chunk.indexOf(DATA, i);
+          if (at >= 0) at = chunk.indexOf(KEY, at);
+        }
+      });
+    });
+  for (let i = 0; i < n; i += 500) await Promise.all(Array.from({ length: Math.min(500, n - i) }, one));
+  return {
+    arrivals,
+    refused,
+    get connected() {
+      return connected;
+    },
+    connectMs: performance.now() - started,
+    close: () => sockets.forEach((s) => s.destroy()),
+  };
+}
+
+/**
+ * Ten thousand streams need ten thousand descriptors in this process and as many in the web
+ * process: raise the soft limit to the hard one (allowed without privileges) by running again
+ * under `ulimit -n`; the processes this script starts inherit it.
+ */
+function withRaisedFdLimit(): boolean {
+  if (process.env.BENCH_FD_RAISED === '1') return false;
+  const soft = Number(execFileSync('bash', ['-c', 'ulimit -Sn'], { encoding: 'utf8' }).trim());
+  const hard = execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
+  const want = Number(process.env.BENCH_SSE_CLIENTS ?? 10_000) * 2 + 200;
+  if (hard !== 'unlimited' && soft >= Number(hard)) return false;
+  if (soft >= want) return false;
+  const limit = hard === 'unlimited' ? String(want) : hard;
+  log(`raising the open-file limit from ${soft} to ${limit} for this run`);
+  const child = spawnSync('bash', ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_FD_RAISED: '1' },
+  });
+  process.exit(child.status ?? 1);
+}
+
 async function main() {
+  withRaisedFdLimit();
   // Every SSE client below comes from 127.0.0.1: lift the per-address cap (200 by default) for them.
-  const clients = Number(process.env.BENCH_SSE_CLIENTS ?? 1000);
+  const clients = Number(process.env.BENCH_SSE_CLIENTS ?? 10_000);
   const stack = await startStack({ env: { SSE_MAX_CLIENTS_PER_IP: String(Math.max(200, clients)) } });
   const children: ChildProcess[] = [];
   try {
@@ -44,6 +147,9 @@ async function main() {
     const ferret = stack.ferret;
     log(`registry on ${base} (FerretDB v2 on 127.0.0.1:${ferret.port}, Redis ${stack.redis.url}); machine: ${os.cpus().length} cores`);
 
+    // Idle: started, ready, nothing asked of it yet.
+    await sleep(3000);
+    const fresh = await memoryOf(stack);
     if (which.has('throughput')) {
       const barePort = await freePort();
       const bare = spawn(process.execPath, ['-e', `const e=require('express');const a=e();a.get('/',(q,r)=>r.send('hello world'));a.listen(${barePort},'127.0.0.1')`], { cwd: root, stdio: 'ignore' });
@@ -63,6 +169,9 @@ async function main() {
       log(line('GET /api/v1/public/turnover', apiRes));
       log(`ratio homepage / bare: ${(homeRes.requests.average / bareRes.requests.average).toFixed(2)}`);
       log(`ratio turnover API / bare: ${(apiRes.requests.average / bareRes.requests.average).toFixed(2)}`);
+      await sleep(3000);
+      const afterReads = await memoryOf(stack);
+      log(`web RSS: ${fresh.web.toFixed(1)} MB idle after start, ${afterReads.web.toFixed(1)} MB idle after these ${Math.round(bareRes.requests.total ? (homeRes.requests.total + apiRes.requests.total) / 1000 : 0)}k requests`);
     }
 
     if (which.has('sse')) {
@@ -71,7 +180,7 @@ async function main() {
       const admin2 = await stack.adminToken();
       const org = await verifiedOrganisation(base, admin2, '基准测试研究院');
       const ids: string[] = [];
-      for (let i = 0; i < approvals; i++) ids.push(await fileContract(base, org.token, 100_000 + i * 100, `B-${i}`));
+      for (let i = 0; i < approvals + 3; i++) ids.push(await fileContract(base, org.token, 100_000 + i * 100, `B-${i}`));
       // The worker moves them to review.
       for (const id of ids) {
         for (let k = 0; k < 200; k++) {
@@ -79,69 +188,50 @@ async function main() {
           await sleep(50);
         }
       }
-      // 1,000 clients on the stream, each noting when every event arrives.
-      const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-      const arrivals: Map<number, number>[] = [];
-      const reqs: http.ClientRequest[] = [];
-      await Promise.all(
-        Array.from({ length: clients }, (_, i) =>
-          new Promise<void>((resolve, reject) => {
-            const seen = new Map<number, number>();
-            arrivals.push(seen);
-            const req = http.get({ host: '127.0.0.1', port, path: '/api/v1/public/turnover/stream', agent }, (res) => {
-              // Refused (429, 503): counted as not connected rather than waited for.
-              if (res.statusCode !== 200) {
-                arrivals.splice(arrivals.indexOf(seen), 1);
-                res.resume();
-                return resolve();
-              }
-              let first = true;
-              res.on(
-                'data',
-                eventStreamReader((_name, data) => {
-                  const n = (data as { contracts: number }).contracts;
-                  if (!seen.has(n)) seen.set(n, performance.now());
-                  if (first) {
-                    first = false;
-                    resolve();
-                  }
-                }),
-              );
-            });
-            req.on('error', (err) => (i < 5 ? reject(err) : resolve()));
-            reqs.push(req);
-          }),
-        ),
-      );
-      const connected = arrivals.length;
+      // Warm-up approvals (JIT, pools) before the clients connect; not counted.
+      for (const id of ids.splice(0, 3)) await api(base, 'POST', `/api/v1/contracts/${id}/approve`, {}, admin2);
+      const idle = await memoryOf(stack);
+      const streams = await openStreams(port, clients);
+      await sleep(1000);
+      const loaded = await memoryOf(stack);
       const latencies: number[] = [];
-      let before = (await api(base, 'GET', '/api/v1/public/turnover')).contracts as number;
       const fromStart: number[] = [];
+      const approveMs: number[] = [];
+      let before = (await api(base, 'GET', '/api/v1/public/turnover')).contracts as number;
       for (const id of ids) {
         const sent = performance.now();
         await api(base, 'POST', `/api/v1/contracts/${id}/approve`, {}, admin2);
         const returned = performance.now();
+        approveMs.push(returned - sent);
         const want = before + 1;
         const until = Date.now() + 5_000;
-        while (Date.now() < until && arrivals.some((s) => !s.has(want))) await sleep(5);
-        for (const s of arrivals) {
-          const at = s.get(want);
+        while (Date.now() < until && (streams.arrivals.get(want)?.length ?? 0) < streams.connected) await sleep(20);
+        for (const at of streams.arrivals.get(want) ?? []) {
           // An event can arrive before the approval's response does (it is published first): count 0.
-          if (at !== undefined) {
-            latencies.push(Math.max(0, at - returned));
-            fromStart.push(at - sent);
-          }
+          latencies.push(Math.max(0, at - returned));
+          fromStart.push(at - sent);
         }
         before = want;
-        await sleep(100);
+        await sleep(200);
       }
-      for (const r of reqs) r.destroy();
+      const during = await memoryOf(stack);
+      const fds = openFds(stack.webs[0].pid!);
+      streams.close();
       latencies.sort((a, b) => a - b);
-      const expected = connected * ids.length;
-      log(`\nApproval → SSE event (${connected} clients connected, ${ids.length} approvals, ${latencies.length}/${expected} events received):`);
-      log(`after the response returned: p50 ${pct(latencies, 50).toFixed(1)} ms  p99 ${pct(latencies, 99).toFixed(1)} ms  max ${latencies.at(-1)!.toFixed(1)} ms`);
       fromStart.sort((a, b) => a - b);
-      log(`after the request was sent:  p50 ${pct(fromStart, 50).toFixed(1)} ms  p99 ${pct(fromStart, 99).toFixed(1)} ms  max ${fromStart.at(-1)!.toFixed(1)} ms`);
+      approveMs.sort((a, b) => a - b);
+      const connected = streams.connected;
+      const expected = connected * ids.length;
+      log(`\nApproval → SSE event (${connected} of ${clients} clients connected in ${(streams.connectMs / 1000).toFixed(1)} s, ${streams.refused} refused; ${ids.length} approvals; ${fromStart.length}/${expected} events received):`);
+      log(`after the approval request was sent:  p50 ${pct(fromStart, 50).toFixed(1)} ms  p99 ${pct(fromStart, 99).toFixed(1)} ms  max ${fromStart.at(-1)!.toFixed(1)} ms`);
+      log(`after its response returned:          p50 ${pct(latencies, 50).toFixed(1)} ms  p99 ${pct(latencies, 99).toFixed(1)} ms  max ${latencies.at(-1)!.toFixed(1)} ms`);
+      log(`the approval's own response:          p50 ${pct(approveMs, 50).toFixed(1)} ms  p99 ${pct(approveMs, 99).toFixed(1)} ms`);
+      log(`\nMemory (RSS; web process / worker):`);
+      log(`idle after start:                    ${fresh.web.toFixed(1)} MB / ${fresh.worker.toFixed(1)} MB`);
+      log(`idle after ${ids.length + 3} filings, 3 approvals:     ${idle.web.toFixed(1)} MB / ${idle.worker.toFixed(1)} MB`);
+      log(`with ${connected} streams open:          ${loaded.web.toFixed(1)} MB (${(((loaded.web - idle.web) * 1024) / Math.max(1, connected)).toFixed(1)} KB a stream)`);
+      log(`after ${ids.length} events to them:        ${during.web.toFixed(1)} MB`);
+      log(`file descriptors: limit ${fdLimit()} per process; this client held ${openFds(process.pid) + connected}, the web process ${fds} (streams open)`);
     }
 
     if (which.has('reconcile')) {

@@ -17,6 +17,7 @@ import { exposureWarnings, publicUrlWarnings } from './exposure';
 import { mongoUriFor, projectRoot, startRedis, type ManagedService } from './local-services';
 import { migrateFromFerretV1, hasFerretV1Data } from './migrate-v1';
 import { formatDuration, Supervisor, SUPERVISOR_DEFAULTS } from './supervisor';
+import { PROCESS_NODE_FLAGS } from './process-flags';
 
 const root = projectRoot();
 const dataDir = path.join(root, 'data');
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
       const supervisor = new Supervisor({
         name,
         command: process.execPath,
-        args: [path.join(root, 'dist', script)],
+        args: [...PROCESS_NODE_FLAGS, path.join(root, 'dist', script)],
         spawnOptions: { env, stdio: ['ignore', 'inherit', 'inherit'] },
         // The entry points exit with 2 on an invalid configuration: restarting cannot fix that.
         fatalExitCodes: [2],

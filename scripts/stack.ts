@@ -13,6 +13,7 @@ import { PDFDocument } from 'pdf-lib';
 import { databaseCredentials, startEmbeddedDatabase, startFerretDB, startPostgres } from './embedded-database';
 import { freePort, mongoUriFor, projectRoot, startRedis, type ManagedService } from './local-services';
 import { USCC_ALPHABET, usccCheckCharacter } from '../src/domain/uscc';
+import { PROCESS_NODE_FLAGS } from './process-flags';
 
 export const root = projectRoot();
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -177,7 +178,7 @@ function startNode(script: string, env: Record<string, string>, logFile: string)
   const out = fs.openSync(logFile, 'a');
   // STACK_NODE_ARGS: extra flags for the registry's processes (e.g. --cpu-prof for profiling).
   const extra = (process.env.STACK_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return spawn(process.execPath, [...extra, path.join(root, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+  return spawn(process.execPath, [...PROCESS_NODE_FLAGS, ...extra, path.join(root, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
 }
 
 /** The error lines the processes logged (pino level 50 and above), for the scripts' reports. */

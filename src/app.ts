@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import cookieParser from 'cookie-parser';
+import type { RequestListener } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import { cstDate, cstDateTime } from './domain/time';
 import { createI18n } from './i18n';
@@ -35,6 +36,8 @@ import { notificationsPages } from './modules/notifications/notifications.pages'
 import { certificatesPublic } from './modules/public/certificates';
 import { guideRouter } from './modules/guide/guide.routes';
 import { publicFastRoutes, publicRoutes } from './modules/public/public.routes';
+import { PreparedAnswers } from './modules/public/prepared';
+import { frontDoor } from './modules/public/front-door';
 import { openDataFastRoutes, openDataPages } from './modules/public/open-data';
 import { reviewPages } from './modules/review/review.pages';
 import { statsPages } from './modules/stats/stats.pages';
@@ -57,10 +60,30 @@ const flashMessages: RequestHandler = (req, res, next) => {
 // The package's exports map hides dist/, so find it beside the package's main file.
 const chartJsPath = path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js');
 
+/**
+ * What a web process listens with: the front door (the anonymous public answers from prepared
+ * bytes, before Express) in front of the app. Tests that need only the app use createApp.
+ */
+export function createWebHandler(deps: AppDeps): { app: Express; handler: RequestListener } {
+  const { app, answers, security } = buildApp(deps);
+  return { app, handler: frontDoor({ app, answers, hub: deps.turnover, securityHeaders: security }) };
+}
+
 export function createApp(deps: AppDeps): Express {
+  return buildApp(deps).app;
+}
+
+function buildApp(deps: AppDeps): { app: Express; answers: PreparedAnswers; security: RequestHandler } {
   const { config, logger } = deps;
   const i18n = deps.i18n ?? createI18n();
   const app = express();
+  const answers = new PreparedAnswers({
+    turnover: deps.turnover,
+    targetFen: config.turnoverTargetFen,
+    render: (view, locals) => new Promise((resolve, reject) => app.render(view, locals, (err, html) => (err ? reject(err) : resolve(html)))),
+    translator: (lang) => i18n.getFixedT(lang),
+  });
+  const security = securityHeaders({ hsts: config.secureCookies });
 
   app.disable('x-powered-by');
   if (config.trustProxy) app.set('trust proxy', /^\d+$/.test(config.trustProxy) ? Number(config.trustProxy) : config.trustProxy);
@@ -76,7 +99,7 @@ export function createApp(deps: AppDeps): Express {
 
   if (config.dbCommandStatsFile) app.use(dbStatsMiddleware());
   app.use(requestLogger(logger));
-  app.use(securityHeaders({ hsts: config.secureCookies }));
+  app.use(security);
   // Chart.js comes from its npm package, never a CDN.
   app.get('/static/vendor/chart.umd.min.js', openToAnyone('a static script'), (_req, res) => {
     res.set('Cache-Control', config.isProduction ? 'public, max-age=604800' : 'no-cache');
@@ -93,7 +116,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   // What the public crowd hits comes before sessions and body parsing.
-  app.use(publicFastRoutes(deps));
+  app.use(publicFastRoutes(deps, answers));
   app.use(openDataFastRoutes(deps));
   // Compressed bodies (gzip, deflate, br) are inflated as they arrive and the limit counts the
   // inflated bytes, so a small compressed body cannot become a large one (request-bodies.test).
@@ -110,6 +133,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(flashMessages);
 
   app.use('/api/v1', accountsApi(deps, limiter));
+  // Before contractsApi: it answers POST /contracts with `fromListing` (a draft from a market listing) and passes the rest on.
   app.use('/api/v1', organizationsApi(signupLimiter, { queues: deps.queues, logger: deps.logger }));
   app.use('/api/v1', contractsApi(deps));
   app.use('/api/v1', reviewApi(deps));
@@ -136,5 +160,5 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(notFoundHandler());
   app.use(errorHandler(logger));
-  return app;
+  return { app, answers, security };
 }

@@ -1,8 +1,9 @@
 /**
  * The web entry: config → connect → createApp → listen → shutdown hooks.
  */
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app';
+import { createWebHandler } from './app';
 import { ConfigError, loadConfig } from './config';
 import { connectDatabase, disconnectDatabase, ensureIndexes } from './lib/db';
 import { startDbCommandStats } from './lib/db-stats';
@@ -58,8 +59,8 @@ async function main(): Promise<void> {
   await turnover.start();
   lifecycle.onStop('turnover streams', () => turnover.close());
   lifecycle.onStop('request cache', await sharedCache.link(redis, config.queuePrefix, logger));
-  const app = createApp({ config, logger, redis, queues, turnover });
-  const server = app.listen(config.port, config.host);
+  const { handler } = createWebHandler({ config, logger, redis, queues, turnover });
+  const server = http.createServer(handler).listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

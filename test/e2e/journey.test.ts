@@ -9,6 +9,7 @@
  * and a cancellation takes it out again, each reaching the homepage. Also a returned filing,
  * corrected and resubmitted, and a refused one. Screenshots go to test-artifacts/e2e/.
  */
+import { PROCESS_NODE_FLAGS } from '../../scripts/process-flags';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -68,7 +69,7 @@ async function snap(page: Page, name: string) {
 }
 
 function start(script: string, env: NodeJS.ProcessEnv) {
-  return spawn(process.execPath, [path.join(root, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, [...PROCESS_NODE_FLAGS, path.join(root, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 async function newContext(): Promise<BrowserContext> {
@@ -147,7 +148,7 @@ maybe('the browser journey', () => {
         BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
         BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
       };
-      const child = spawn(process.execPath, [path.join(root, 'dist', 'src/server.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [...PROCESS_NODE_FLAGS, path.join(root, 'dist', 'src/server.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
       const listening = await new Promise<boolean>((resolve) => {
         let seen = '';
         // Read on after the line too, or the process would stall on a full pipe.

@@ -18,7 +18,8 @@ let port: number;
 
 beforeAll(async () => {
   t = await startTestApp({ TRUST_PROXY: '1', SSE_MAX_CLIENTS_PER_IP: String(PER_ADDRESS), SSE_MAX_BUFFERED_BYTES: String(MAX_BUFFERED) });
-  server = t.app.listen(0, '127.0.0.1');
+  // As a web process listens: the front door answers the stream before Express.
+  server = http.createServer(t.handler).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   port = (server.address() as AddressInfo).port;
 });

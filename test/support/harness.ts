@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
-import { createApp } from '../../src/app';
+import { createApp, createWebHandler } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { connectDatabase, disconnectDatabase, ensureIndexes } from '../../src/lib/db';
 import { createLogger } from '../../src/lib/logger';
@@ -54,9 +54,11 @@ export async function startTestApp(overrides: Record<string, string> = {}) {
   await turnover.start();
   // As in a web process: the request cache is on, invalidated over Redis.
   const unlinkCache = await sharedCache.link(redis, config.queuePrefix, testLogger);
-  const app = createApp({ config, logger: testLogger, redis, queues, turnover });
+  // `app` is the Express app; `handler` is what a web process listens with (the front door before it).
+  const { app, handler } = createWebHandler({ config, logger: testLogger, redis, queues, turnover });
   return {
     app,
+    handler,
     config,
     redis,
     queues,

@@ -4,7 +4,8 @@
  * and every column as wide as its content. CSV downloads of the same sheet (csv.ts) carry
  * the header and the rows only, amounts as plain decimals, for other programs.
  */
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
+import { lazy } from '../lazy';
 import type { Response } from 'express';
 import type { TFunction } from 'i18next';
 import { cstDateTime } from '../../domain/time';
@@ -39,6 +40,9 @@ export interface SheetSpec {
   /** Money and count columns are summed: money in integer fen, written as yuan. */
   totals?: SheetTotals;
 }
+
+/** exceljs, loaded at the first export. */
+export const excel = lazy(() => require('exceljs') as typeof ExcelJS);
 
 /** The most rows one list export carries; a longer list says so in its title row. */
 export const EXPORT_MAX_ROWS = 50_000;
@@ -147,7 +151,7 @@ export function addSheet(wb: ExcelJS.Workbook, spec: SheetSpec): ExcelJS.Workshe
 }
 
 export function workbookOf(sheets: SheetSpec[]): ExcelJS.Workbook {
-  const wb = new ExcelJS.Workbook();
+  const wb = new (excel().Workbook)();
   wb.creator = 'Technology contract registry';
   wb.created = new Date();
   for (const s of sheets) addSheet(wb, s);

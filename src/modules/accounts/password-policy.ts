@@ -1,6 +1,7 @@
 /** The password rules, shared by sign-up, member creation, bureau accounts and password change. */
 import { z } from 'zod';
 import type { ErrorDetail } from '../../lib/errors';
+import { lazyWhileUsed } from '../../lib/lazy';
 import { COMMON_PASSWORDS, isCommonPassword, PINYIN_WORDS } from './common-passwords';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './password';
 
@@ -29,27 +30,22 @@ function weakness(result: Estimate): string | null {
   if (ours?.dictionaryName === 'registry') return ours.levenshteinDistance ? 'similarToCommon' : 'common';
   return ours ? 'pinyin' : null;
 }
-let estimator: Estimator | null = null;
-
 /**
  * zxcvbn with its common dictionaries (passwords, names, words; keyboard layouts), plus our lists
  * of passwords and pinyin words common in a Chinese setting. Built on first use: only processes that check
- * passwords load its dictionaries.
+ * passwords load its dictionaries, and they let them go (some 14 MB) two minutes after the last check.
  */
-function strength(): Estimator {
-  if (!estimator) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { ZxcvbnFactory } = require('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const common = require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
-    estimator = new ZxcvbnFactory({
-      dictionary: { ...common.dictionary, registry: [...COMMON_PASSWORDS], pinyin: [...new Set(PINYIN_WORDS)] },
-      graphs: common.adjacencyGraphs,
-      useLevenshteinDistance: true,
-    }) as unknown as Estimator;
-  }
-  return estimator!;
-}
+const strength = lazyWhileUsed((): Estimator => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ZxcvbnFactory } = require('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const common = require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
+  return new ZxcvbnFactory({
+    dictionary: { ...common.dictionary, registry: [...COMMON_PASSWORDS], pinyin: [...new Set(PINYIN_WORDS)] },
+    graphs: common.adjacencyGraphs,
+    useLevenshteinDistance: true,
+  }) as unknown as Estimator;
+}, 2 * 60_000);
 
 /** Problems with a password that a length check cannot see; empty when it is acceptable. */
 export function passwordProblems(password: string, email: string, path: string): ErrorDetail[] {

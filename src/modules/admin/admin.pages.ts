@@ -1,7 +1,4 @@
 /** Admin pages: the audit log (search, CSV), the mail outbox, overdue filings, the queue dashboard. */
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
 import { Router } from 'express';
 import type { AppDeps } from '../../lib/deps';
 import { authorize } from '../../lib/http/authorize';
@@ -11,6 +8,7 @@ import { auditCsvRows, searchAudit } from '../audit/audit.service';
 import { listOutbox } from '../notifications/notifications.service';
 import { listOverdue } from '../review/queue.service';
 import { listWorkers } from '../system/heartbeat.service';
+import { lazy } from '../../lib/lazy';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 
@@ -53,11 +51,18 @@ export function adminPages(deps: AppDeps): Router {
   });
 
   // The BullMQ dashboard, for admins only.
-  const board = new ExpressAdapter();
-  board.setBasePath(QUEUE_DASHBOARD_PATH);
-  createBullBoard({
-    queues: [deps.queues.maintenance, deps.queues.verification, deps.queues.certificates, deps.queues.notifications].map((q) => new BullMQAdapter(q)),
-    serverAdapter: board,
+  // Built at an admin's first visit: bull-board and its UI are not loaded by a web process nobody opens it in.
+  const board = lazy(() => {
+    const { createBullBoard } = require('@bull-board/api') as typeof import('@bull-board/api');
+    const { BullMQAdapter } = require('@bull-board/api/bullMQAdapter') as typeof import('@bull-board/api/bullMQAdapter');
+    const { ExpressAdapter } = require('@bull-board/express') as typeof import('@bull-board/express');
+    const adapter = new ExpressAdapter();
+    adapter.setBasePath(QUEUE_DASHBOARD_PATH);
+    createBullBoard({
+      queues: [deps.queues.maintenance, deps.queues.verification, deps.queues.certificates, deps.queues.notifications, deps.queues.imports].map((q) => new BullMQAdapter(q)),
+      serverAdapter: adapter,
+    });
+    return adapter.getRouter() as import('express').RequestHandler;
   });
   // bull-board's UI sets inline styles (and asks for web fonts, which stay blocked: no CDN).
   const dashboardCsp: import('express').RequestHandler = (_req, res, next) => {
@@ -67,7 +72,7 @@ export function adminPages(deps: AppDeps): Router {
     );
     next();
   };
-  router.use(QUEUE_DASHBOARD_PATH, admin, dashboardCsp, board.getRouter());
+  router.use(QUEUE_DASHBOARD_PATH, admin, dashboardCsp, (req, res, next) => board()(req, res, next));
 
   return router;
 }

@@ -3,7 +3,8 @@
  * example row (recognised by its title and ignored on import), drop-down lists on the coded
  * columns, and a second sheet with the code lists as people know them (name and code).
  */
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
+import { excel } from '../../lib/http/xlsx';
 import { CONTRACT_SUBTYPES, CONTRACT_TYPES, type CodeLabel } from '../../domain/codes';
 import { cstYear } from '../../domain/time';
 import zh from '../../i18n/zh-CN';
@@ -38,7 +39,7 @@ function codeBlocks(): Record<string, CodeBlock> {
 
 export async function templateWorkbook(agencyCode: string, now = new Date()): Promise<ExcelJS.Workbook> {
   const m = zh.imports;
-  const wb = new ExcelJS.Workbook();
+  const wb = new (excel().Workbook)();
   wb.creator = 'Technology contract registry';
   wb.created = now;
   const data = wb.addWorksheet(m.sheetData, { views: [{ state: 'frozen', ySplit: 1, topLeftCell: 'A2', activeCell: 'A2' }] });

@@ -3,7 +3,7 @@
  * What they say comes from the catalogue (catalogue.ts, through notifyEvent); this is where
  * they are kept and sent, to an organisation's members or to the bureau's users by role.
  */
-import nodemailer from 'nodemailer';
+import type Nodemailer from 'nodemailer';
 import { Types } from 'mongoose';
 import type { Logger } from '../../lib/logger';
 import { enqueue, type Queues } from '../../lib/queues';
@@ -99,7 +99,8 @@ export interface Mailer {
 
 /** Sends through SMTP when configured; otherwise keeps the mail in the local outbox. */
 export function createMailer(settings: MailSettings): Mailer {
-  const transport = settings.smtpUrl ? nodemailer.createTransport(settings.smtpUrl) : null;
+  // nodemailer only where mail is sent through SMTP.
+  const transport = settings.smtpUrl ? (require('nodemailer') as typeof Nodemailer).createTransport(settings.smtpUrl) : null;
   return {
     via: transport ? 'smtp' : 'outbox',
     publicUrl: settings.publicUrl,

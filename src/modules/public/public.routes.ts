@@ -1,9 +1,8 @@
 /** What the public sees: the live turnover (page, API, stream) and the register of registered contracts. */
-import { createHash } from 'node:crypto';
-import { Router, type Response } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { codeOptions, CONTRACT_TYPE_CODES, CONTRACT_TYPES, keysOf, TECHNICAL_FIELDS } from '../../domain/codes';
-import { fenOf, formatFenLarge, formatYuan, formatYuanGrouped } from '../../domain/money';
+import { formatYuan, formatYuanGrouped } from '../../domain/money';
 import type { TFunction } from 'i18next';
 import { cstDate, cstIso, cstYear, cstYearBounds } from '../../domain/time';
 import type { AppDeps } from '../../lib/deps';
@@ -12,7 +11,7 @@ import { parseInput } from '../../lib/validation';
 import { textFilter } from '../contracts/contracts.service';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 import { NUMBERED_STATUSES } from '../../domain/statuses';
-import type { TurnoverPayload } from '../turnover/turnover.service';
+import { homeLocals, type PreparedAnswers } from './prepared';
 import { SESSION_COOKIE } from '../accounts/auth.middleware';
 import { openToAnyone } from '../../lib/http/authorize';
 
@@ -62,89 +61,31 @@ export const registerItem = (c: ContractDoc) => ({
   version: c.registrationVersion ?? 1,
 });
 
-/** Shares for the homepage: of the target reached, of the CST year elapsed, and a straight-line projection. */
-export function homeFigures(p: TurnoverPayload, targetFen: number, now = new Date()) {
-  const year = p.year;
-  const start = Date.parse(`${year}-01-01T00:00:00+08:00`);
-  const end = Date.parse(`${year + 1}-01-01T00:00:00+08:00`);
-  const elapsed = year === cstYear(now) ? Math.min(1, Math.max(0, (now.getTime() - start) / (end - start))) : year < cstYear(now) ? 1 : 0;
-  const contractFen = fenOf(p.contractAmount);
-  const projectedFen = elapsed > 0.02 ? Math.round(contractFen / elapsed) : null;
-  return {
-    progressPct: Math.min(100, p.progress * 100),
-    progressText: (p.progress * 100).toFixed(2),
-    elapsedPct: elapsed * 100,
-    elapsedText: (elapsed * 100).toFixed(1),
-    contractText: formatYuanGrouped(contractFen),
-    technicalText: formatYuanGrouped(fenOf(p.technicalAmount)),
-    targetText: formatYuanGrouped(targetFen),
-    projectionText: projectedFen === null ? null : formatYuanGrouped(projectedFen),
-    onTrack: projectedFen !== null && projectedFen >= targetFen,
-  };
-}
-
 /**
  * The routes a crowd hits: mounted before sessions and body parsing, so an anonymous visitor
- * costs no session work. The homepage HTML is rendered once per language and figure (and at
- * most once a minute, for the share of the year elapsed); the turnover JSON once per figure.
+ * costs no session work; in a web process the front door (front-door.ts) answers them before
+ * Express, from the same prepared bytes.
  */
-/** What the homepage template needs, in the page's language. */
-function homeLocals(res: Response, payload: TurnoverPayload, targetFen: number) {
-  const lang = res.locals.lang as string;
-  return {
-    payload,
-    figures: homeFigures(payload, targetFen),
-    typeLabels: Object.fromEntries(codeOptions(CONTRACT_TYPES, lang).map((o) => [o.value, o.label])),
-    fieldLabels: Object.fromEntries(codeOptions(TECHNICAL_FIELDS, lang).map((o) => [o.value, o.label])),
-    /** A payload amount ("5000005.00") as people read it: grouped, or in 万元/亿元 (million/billion in English). */
-    grouped: (amount: string) => formatYuanGrouped(fenOf(amount)),
-    large: (amount: string) => {
-      const l = formatFenLarge(fenOf(amount), lang === 'en' ? 'en' : 'cn');
-      return { value: l.value, unit: (res.locals.t as TFunction)(`lists.unit_${l.unit}`), scaled: l.unit !== 'yuan' };
-    },
-  };
-}
-
-export function publicFastRoutes(deps: AppDeps): Router {
+export function publicFastRoutes(deps: AppDeps, answers: PreparedAnswers): Router {
   const router = Router();
-  const { config } = deps;
-  const pages = new Map<string, { key: string; html: Buffer; etag: string }>();
-  const json = new WeakMap<TurnoverPayload, { buf: Buffer; etag: string }>();
 
   /** GET /: the live counter of this year's turnover against the target. */
   router.get('/', openToAnyone('the public homepage'), async (req, res, next) => {
     // Signed-in people get the page with their navigation, rendered for them (below).
     if (req.headers.cookie?.includes(`${SESSION_COOKIE}=`)) return next();
-    const payload = await deps.turnover.current(cstYear(new Date()));
-    const lang = res.locals.lang as string;
-    const key = `${payload.updatedAt}|${payload.contracts}|${payload.contractAmount}|${Math.floor(Date.now() / 60_000)}`;
-    let page = pages.get(lang);
-    if (page?.key !== key) {
-      const html = await new Promise<string>((resolve, reject) =>
-        res.render('home/index', { ...homeLocals(res, payload, config.turnoverTargetFen), currentPath: '/' }, (err, out) => (err ? reject(err) : resolve(out))),
-      );
-      // Kept as bytes with its ETag, so serving it hashes and encodes nothing.
-      page = { key, html: Buffer.from(html), etag: `"${createHash('sha1').update(html).digest('base64url')}"` };
-      pages.set(lang, page);
-    }
-    res.set({ 'Cache-Control': 'no-cache', ETag: page.etag, 'Content-Type': 'text/html; charset=utf-8' });
+    const page = await answers.homepage(res.locals.lang as string);
+    res.set({ 'Cache-Control': 'no-cache', ETag: page.etag, 'Content-Type': 'text/html; charset=utf-8', Vary: 'Cookie' });
     if (req.fresh) return res.status(304).end();
-    res.send(page.html);
+    res.send(page.body);
   });
 
   /** GET /api/v1/public/turnover?year=YYYY (default: the current CST year). */
   router.get('/api/v1/public/turnover', openToAnyone('public data'), async (req, res) => {
     const { year } = parseInput(yearQuery, req.query);
-    const payload = await deps.turnover.current(year ?? cstYear(new Date()));
-    let out = json.get(payload);
-    if (!out) {
-      const body = JSON.stringify(payload);
-      out = { buf: Buffer.from(body), etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
-      json.set(payload, out);
-    }
+    const out = await answers.turnover(year ?? cstYear(new Date()));
     res.set({ 'Cache-Control': 'public, max-age=5', ETag: out.etag });
     if (req.fresh) return res.status(304).end();
-    res.type('json').send(out.buf);
+    res.type('json').send(out.body);
   });
 
   /**
@@ -167,7 +108,7 @@ export function publicRoutes(deps: AppDeps): Router {
   router.get('/', openToAnyone('the public homepage'), async (_req, res) => {
     const payload = await deps.turnover.current(cstYear(new Date()));
     res.set('Cache-Control', 'no-cache');
-    res.render('home/index', homeLocals(res, payload, config.turnoverTargetFen));
+    res.render('home/index', homeLocals(res.locals.lang as string, res.locals.t as TFunction, payload, config.turnoverTargetFen));
   });
 
   /** GET /api/v1/public/register?q=&year=&type=&field=&page=&pageSize= */

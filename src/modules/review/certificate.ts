@@ -4,7 +4,8 @@
  * date, the agency, and a QR code linking to the public verification page. Rendered by the
  * certificates worker (or on demand when the stored file is missing), kept in GridFS.
  */
-import QRCode from 'qrcode';
+import type QRCodeLib from 'qrcode';
+import { lazy } from '../../lib/lazy';
 import { toChineseCapital } from '../../domain/capital-numerals';
 import { CONTRACT_SUBTYPES, CONTRACT_TYPES } from '../../domain/codes';
 import { formatYuanGrouped } from '../../domain/money';
@@ -15,6 +16,8 @@ import { deletePdf, storedSize, storePdf } from '../contracts/attachments.store'
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 import { cjkPdf } from '../../lib/pdf/cjk-font';
 import { notifyEventQuietly, type NotifyDeps } from '../notifications/notifications.events';
+
+const QRCode = lazy(() => require('qrcode') as typeof QRCodeLib);
 
 export interface CertificateData {
   registrationNumber: string;
@@ -56,7 +59,7 @@ export function certificateData(doc: ContractDoc, agencyName: string, publicUrl:
 
 /** Draws the QR code as vector squares (no PNG to encode and decode again; sharp at any size). */
 function drawQr(doc: PDFKit.PDFDocument, text: string, x: number, y: number, size: number): void {
-  const qr = QRCode.create(text, { errorCorrectionLevel: 'M' });
+  const qr = QRCode().create(text, { errorCorrectionLevel: 'M' });
   const n = qr.modules.size;
   const cell = size / (n + 2); // one module of quiet zone on each side
   doc.save().rect(x, y, size, size).fill('#ffffff');
