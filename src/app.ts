@@ -26,6 +26,8 @@ import { contractsPages } from './modules/contracts/contracts.pages';
 import { contractListExportRoutes } from './modules/contracts/contracts.export';
 import { relatedApi } from './modules/contracts/related.api';
 import { relatedPages } from './modules/contracts/related.pages';
+import { marketApi } from './modules/market/market.api';
+import { marketPages } from './modules/market/market.pages';
 import { reviewApi } from './modules/review/review.api';
 import { changesApi } from './modules/changes/changes.api';
 import { changesPages } from './modules/changes/changes.pages';
@@ -41,6 +43,8 @@ import { frontDoor } from './modules/public/front-door';
 import { openDataFastRoutes, openDataPages } from './modules/public/open-data';
 import { reviewPages } from './modules/review/review.pages';
 import { statsPages } from './modules/stats/stats.pages';
+import { planApi } from './modules/plan/plan.api';
+import { planPages } from './modules/plan/plan.pages';
 import { organizationsApi } from './modules/organizations/organizations.api';
 import { organizationsPages } from './modules/organizations/organizations.pages';
 import { dbStatsMiddleware } from './lib/db-stats';
@@ -134,21 +138,25 @@ function buildApp(deps: AppDeps): { app: Express; answers: PreparedAnswers; secu
 
   app.use('/api/v1', accountsApi(deps, limiter));
   // Before contractsApi: it answers POST /contracts with `fromListing` (a draft from a market listing) and passes the rest on.
+  app.use('/api/v1', marketApi(deps));
   app.use('/api/v1', organizationsApi(signupLimiter, { queues: deps.queues, logger: deps.logger }));
   app.use('/api/v1', contractsApi(deps));
   app.use('/api/v1', reviewApi(deps));
   app.use('/api/v1', changesApi(deps));
   app.use('/api/v1', relatedApi());
   app.use('/api/v1', importsApi(deps));
+  app.use('/api/v1', planApi(deps));
 
   app.use(publicRoutes(deps));
   app.use(openDataPages(deps));
+  app.use(planPages(deps));
   app.use(homeRouter(deps));
   app.use(accountsPages(pass, limiter));
   app.use(organizationsPages(signupLimiter, { queues: deps.queues, logger: deps.logger }));
   app.use(contractListExportRoutes()); // before /contracts/:id
   app.use(contractsPages(deps));
   app.use(relatedPages());
+  app.use(marketPages(deps));
   app.use(reviewPages(deps));
   app.use(changesPages(deps));
   app.use(notificationsPages());

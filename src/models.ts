@@ -12,3 +12,5 @@ import './modules/turnover/turnover.model';
 import './lib/migrations';
 import './modules/contracts/request.model';
 import './modules/imports/import.model';
+import './modules/plan/plan.model';
+import './modules/market/listing.model';

@@ -401,6 +401,33 @@ maybe('the browser journey', () => {
       await snap(page, name);
     }
 
+    // 9a. The plan dashboard, and the market board: the institute posts an offer, the
+    // reviewer publishes it, the public finds it by a Chinese word of its title.
+    for (const [page, url, name] of [[publicPage, '/plan', 'plan'], [adminPage, '/admin/plan', 'admin-plan']] as [Page, string, string][]) {
+      const res = await page.goto(`${base}${url}`);
+      expect([name, res?.status()]).toEqual([name, 200]);
+      await snap(page, name);
+    }
+    await applicant.goto(`${base}/market/new`);
+    await applicant.selectOption('#f-kind', 'offer');
+    await applicant.fill('#f-title', '高原锂盐提纯工艺技术许可');
+    await applicant.fill('#f-summary', '盐湖卤水提锂新工艺，已完成中试，可许可使用。');
+    await applicant.selectOption('#f-technicalField', { index: 1 });
+    await applicant.fill('#f-priceHint', '面议');
+    await snap(applicant, 'market-new');
+    await Promise.all([applicant.waitForURL(/\/market\/[0-9a-f]{24}$/), applicant.click('form[action="/market/new"] button[type=submit]')]);
+    const listingId = applicant.url().split('/').pop()!;
+    expect(await applicant.textContent('main')).toContain('待审核');
+    await reviewer.goto(`${base}/bureau/market`);
+    await snap(reviewer, 'market-moderation');
+    await Promise.all([reviewer.waitForNavigation(), reviewer.click(`form[action="/bureau/market/${listingId}/publish"] button[type=submit]`)]);
+    await publicPage.goto(`${base}/market?q=${encodeURIComponent('提纯')}`);
+    expect(await publicPage.locator(`a[href="/market/${listingId}"]`).count()).toBeGreaterThan(0);
+    await snap(publicPage, 'market-board');
+    await publicPage.goto(`${base}/market/${listingId}`);
+    expect(await publicPage.textContent('main')).toContain('高原锂盐提纯工艺技术许可');
+    await snap(publicPage, 'market-listing');
+
     // 9b. The bureau admin brings in a year's earlier registrations from a file: the import page
     // follows it live (a progress bar moving without a reload), then shows the outcome.
     await adminPage.goto(`${base}/admin/imports`);

@@ -58,6 +58,7 @@ describe('the catalogue', () => {
         'filing.received', 'filing.registered', 'filing.returned', 'filing.refused', 'filing.revoked', 'certificate.ready',
         'change.registered', 'change.returned', 'change.refused', 'cancellation.registered', 'cancellation.returned', 'cancellation.refused',
         'deadline.due_soon', 'deadline.overdue',
+        'market.published', 'market.rejected', 'market.interest', 'market.interest_accepted', 'market.interest_declined', 'market.draft_prepared',
       ].sort(),
     );
     const kinds = events.map(([, d]) => d.kind);

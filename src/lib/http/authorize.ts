@@ -38,6 +38,14 @@ export const POLICIES = {
   'contracts.related': ['applicant'],
   /** Bring in earlier registrations from a file (imports), and follow the imports. */
   'imports.manage': ['admin'],
+  /** Enter the plan's indicator values and set the plan's targets (audited). */
+  'plan.manage': ['admin'],
+  /** Take part in the technology market board: post listings, express and answer interest (verified organisations only, checked by the service). */
+  'market.take_part': ['applicant'],
+  /** Read a market listing signed in: its owner and the bureau in full, others only while it is on the board (else 404). */
+  'market.read': ['applicant', 'reviewer', 'admin'],
+  /** Publish or reject market listings. */
+  'market.moderate': ['reviewer', 'admin'],
   /** Anything about one's own account. */
   'account.self': ['applicant', 'reviewer', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -149,6 +149,8 @@ const contractSchema = new Schema(
     createdBy: { type: Schema.Types.ObjectId, required: true },
     /** How it came in: filed and registered here, or an earlier registration brought in by a bureau import (modules/imports). */
     source: { type: String, enum: ['filing', 'import'], default: 'filing' },
+    /** The technology market listing (供需对接, modules/market) the draft was started from; absent for all others. */
+    fromListing: { type: Schema.Types.ObjectId, default: undefined },
   },
   { timestamps: true },
 );
@@ -183,6 +185,8 @@ contractSchema.index({ 'seller.uscc': 1 });
 contractSchema.index({ 'buyers.uscc': 1 }, { partialFilterExpression: { registrationNumber: { $type: 'string' } } });
 contractSchema.index({ 'coSellers.uscc': 1 }, { partialFilterExpression: { registrationNumber: { $type: 'string' } } });
 contractSchema.index({ contractAmountFen: 1 });
+/** The board's statistics (market.stats): registered contracts started from a listing, by registration year. Partial: only those few (the query repeats the filter). */
+contractSchema.index({ registrationYear: 1, status: 1 }, { name: 'from_market', partialFilterExpression: { fromListing: { $type: 'objectId' } } });
 /** The sweeper of decisions whose follow-up did not finish: only the few marked ones, by age. */
 contractSchema.index({ updatedAt: 1 }, { name: 'pending_effects', partialFilterExpression: { pendingEffects: { $type: 'string' } } });
 /** The sweeper of registered contracts without a certificate: only those few, by registration time. */

@@ -324,6 +324,8 @@ export interface SaveOptions {
   keepInvalid?: boolean;
   /** The raw strings of the form, to keep those whose value is invalid. */
   raw?: Map<string, string>;
+  /** A new draft started from this technology market listing (modules/market), remembered on it. */
+  fromListing?: string;
 }
 
 function rawEntries(issues: Issue[], raw: Map<string, string> | undefined) {
@@ -365,6 +367,7 @@ export async function createDraft(user: CurrentUser, input: unknown, opts: SaveO
     draftRaw: shiftIssues(rawEntries(issues, opts.raw), placed.buyerShift),
     history: [historyEntry(user, 'created')],
     createdBy: new Types.ObjectId(user.id),
+    ...(opts.fromListing ? { fromListing: new Types.ObjectId(opts.fromListing) } : {}),
   });
   return { contract: doc.toObject() as ContractRecord, issues: shiftIssues(issues, placed.buyerShift) };
 }
@@ -653,6 +656,8 @@ export function toApi(doc: ContractRecord, lang: string, audience: 'applicant' |
       .map((x) => ({ code: x.code, severity: x.severity, message: lang === 'en' ? x.messageEn : x.message })),
     history: (doc.history ?? []).map((h) => ({ at: cstIso(new Date(h.at)), actor: h.actorName ?? (h.actorId ? String(h.actorId) : null), action: h.action, note: h.note ?? null })),
     decision: decisionView(doc, lang),
+    /** The technology market listing it was started from, or null. */
+    fromListing: doc.fromListing ? String(doc.fromListing) : null,
     createdAt: cstIso(doc.createdAt),
     updatedAt: cstIso(doc.updatedAt),
   };

@@ -245,6 +245,56 @@ export const CATALOGUE = {
     zh: { subject: '技术合同登记：注销登记不予办理', body: '技术合同“{title}”的注销登记申请：注销登记不予办理。[[登记编号 {registrationNumber}；]]理由：{reason}[[；{note}]]。' },
     en: { subject: 'Technology contract: cancellation request refused', body: 'Your cancellation request for "{title}"[[ (registration number {registrationNumber})]] was refused; reason: {reason}[[; {note}]].' },
   },
+
+  // ── The technology market board (供需对接, modules/market) ───────────────────────────
+  'market.published': {
+    kind: 'market_published',
+    audience: 'organization',
+    required: ['title', 'listingId', 'expiresOn'],
+    link: { href: '/market/{listingId}', zh: '查看供需信息', en: 'Open the listing' },
+    zh: { subject: '供需信息已发布：{title}', body: '您的供需信息“{title}”已通过科技局审核并在技术市场发布，有效期至 {expiresOn}。' },
+    en: { subject: 'Listing published: {title}', body: 'The bureau published your listing "{title}" on the technology market board; it stays on the board until {expiresOn}.' },
+  },
+  'market.rejected': {
+    kind: 'market_rejected',
+    audience: 'organization',
+    required: ['title', 'listingId', 'reason'],
+    link: { href: '/market/{listingId}', zh: '查看并修改', en: 'Open and correct it' },
+    zh: { subject: '供需信息未通过审核：{title}', body: '您的供需信息“{title}”未通过科技局审核，原因：{reason}。修改后将重新提交审核。' },
+    en: { subject: 'Listing not published: {title}', body: 'The bureau did not publish your listing "{title}"; reason: {reason}. Once you edit it, it goes back to the bureau.' },
+  },
+  'market.interest': {
+    kind: 'market_interest',
+    audience: 'organization',
+    required: ['title', 'organization', 'listingId'],
+    link: { href: '/market/mine#listing-{listingId}', zh: '查看对接意向', en: 'Open the interest' },
+    zh: { subject: '新的对接意向：{title}', body: '“{organization}”对您的供需信息“{title}”表示感兴趣并留言。接受后双方可看到彼此的联系方式。' },
+    en: { subject: 'New interest in your listing: {title}', body: '"{organization}" is interested in your listing "{title}" and left a message. Once you accept, each of you sees the other\'s contact details.' },
+  },
+  'market.interest_accepted': {
+    kind: 'market_interest_accepted',
+    audience: 'organization',
+    required: ['title', 'organization', 'listingId'],
+    link: { href: '/market/{listingId}', zh: '查看联系方式', en: 'See the contact details' },
+    zh: { subject: '对接意向已被接受：{title}', body: '“{organization}”接受了您对供需信息“{title}”的对接意向，双方的联系方式已可查看。' },
+    en: { subject: 'Interest accepted: {title}', body: '"{organization}" accepted your interest in the listing "{title}": each of you can now see the other\'s contact details.' },
+  },
+  'market.interest_declined': {
+    kind: 'market_interest_declined',
+    audience: 'organization',
+    required: ['title', 'organization', 'listingId'],
+    link: { href: '/market/{listingId}', zh: '查看供需信息', en: 'Open the listing' },
+    zh: { subject: '对接意向未被接受：{title}', body: '“{organization}”未接受您对供需信息“{title}”的对接意向。' },
+    en: { subject: 'Interest declined: {title}', body: '"{organization}" declined your interest in the listing "{title}".' },
+  },
+  'market.draft_prepared': {
+    kind: 'market_draft_prepared',
+    audience: 'organization',
+    required: ['title', 'organization', 'contractId'],
+    link: CONTRACT_LINK,
+    zh: { subject: '对方为您起草了合同登记草稿：{title}', body: '“{organization}”根据技术市场的供需信息“{title}”为您起草了一份技术合同登记草稿。卖方负责登记：请核对、补全后提交。' },
+    en: { subject: 'A draft filing was prepared for you: {title}', body: '"{organization}" prepared a draft contract filing for you from the market listing "{title}". The seller files it: check it, complete it and submit it.' },
+  },
 } as const satisfies Record<string, EventDef>;
 
 export type EventKey = keyof typeof CATALOGUE;

@@ -30,6 +30,7 @@ import { RegistrationRequest } from '../contracts/request.model';
 import { buildTables, changePct, type StatTable } from '../stats/stats.service';
 import { TallyEntry } from '../turnover/turnover.model';
 import { getTally, type TurnoverPayload } from '../turnover/turnover.service';
+import { marketStats, marketStatsAnswer } from '../market/market.stats';
 import { registerItem } from './public.routes';
 
 const yearQuery = z.object({ year: z.coerce.number().int().min(2000).max(2200).optional().or(z.literal('').transform(() => undefined)) });
@@ -333,7 +334,9 @@ function publishedTallies(deps: AppDeps) {
     async json(year: number) {
       const s = await of(year);
       if (!s.json) {
-        const body = Buffer.from(JSON.stringify(publicStatsPayload(s)));
+        // What the technology market brought about moves only with a registration, as the figure does.
+        const market = marketStatsAnswer(await marketStats(year));
+        const body = Buffer.from(JSON.stringify({ ...publicStatsPayload(s), market }));
         s.json = { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
       }
       return s.json;
@@ -415,7 +418,7 @@ export function openDataPages(deps: AppDeps): Router {
     const t = res.locals.t as TFunction;
     const lang = res.locals.lang as string;
     const year = yearOf(req);
-    const [now, prev] = await Promise.all([tallies.of(year), tallies.of(year - 1)]);
+    const [now, prev, market] = await Promise.all([tallies.of(year), tallies.of(year - 1), marketStats(year)]);
     const tables = buildTables(now.tally, prev.tally, lang, {
       total: t('stats.total'),
       sellerSide: t('stats.sellerSide'),
@@ -450,6 +453,7 @@ export function openDataPages(deps: AppDeps): Router {
         change: changePct(totals.contractFen, prev.tally.totals.contractFen),
       },
       updatedAt: now.updatedAt ? cstDateTime(new Date(now.updatedAt)) : null,
+      market: { contracts: market.contracts, ...figure(market.contractAmountFen) },
       charts: { month: series(byName('month')), type: series(byName('type')), field: series(byName('field')) },
     });
   });
