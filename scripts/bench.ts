@@ -5,7 +5,8 @@
  *  2. With 10,000 live-counter clients (BENCH_SSE_CLIENTS) on one web process: the time from
  *     an approval request to each client's event, the approval's own response time, and the
  *     RSS of the web process and the worker idle and with the streams open.
- *  3. Reconciliation time for 100,000 generated registered contracts.
+ *  3. Reconciliation of 100,000 and of 1,000,000 generated registered contracts (BENCH_CONTRACTS), each
+ *     seeded into a fresh database: seeding time, reconciliation time, its reading/summing split, peak RSS.
  * Everything runs on loopback against services this script starts in a temporary folder.
  *
  *   npm run bench                    (all three)
@@ -19,7 +20,7 @@ import autocannon from 'autocannon';
 import mongoose from 'mongoose';
 import { freePort, mongoUriFor } from './local-services';
 import { api, fileContract, log, pct, root, sleep, startStack, verifiedOrganisation, waitHttp, type Stack } from './stack';
-import { factOf, applyFact, emptyTally, encodeFact, type TallyFact, type YearTally } from '../src/domain/tally';
+import { factOf, addInPlace, emptyTally, encodeFact, type TallyFact, type YearTally } from '../src/domain/tally';
 import { cstYear } from '../src/domain/time';
 import { Contract } from '../src/modules/contracts/contract.model';
 import { TallyEntry, YearTallyDoc } from '../src/modules/turnover/turnover.model';
@@ -235,59 +236,147 @@ async function main() {
     }
 
     if (which.has('reconcile')) {
-      const n = Number(process.env.BENCH_CONTRACTS ?? 100_000);
-      await mongoose.connect(mongoUriFor(ferret.url, 'bench-reconcile'));
-      for (const m of [Contract, TallyEntry, YearTallyDoc, Registration]) await m.createCollection().catch(() => undefined);
-      await TallyEntry.createIndexes();
-      await Registration.createIndexes();
-      log(`\nGenerating ${n} registered contracts with their ledger entries…`);
-      const t0 = Date.now();
+      // Each size (BENCH_CONTRACTS, comma-separated) in a fresh database of its own, dropped after.
+      const sizes = String(process.env.BENCH_CONTRACTS ?? '100000,1000000')
+        .split(',')
+        .map((v) => Number(v.trim()))
+        .filter((v) => v > 0);
+      const streams = Math.max(1, Number(process.env.BENCH_SEED_STREAMS ?? 3));
       const year = cstYear(new Date());
       const types = ['development', 'transfer', 'licensing', 'consulting', 'service'];
       const fields = ['new_materials', 'new_energy', 'biomedicine', 'agriculture', 'electronic_information'];
-      const tallies = new Map<number, YearTally>();
-      const seqs = new Map<number, number>();
-      const batch = 2000;
-      for (let i = 0; i < n; i += batch) {
-        const contracts = [];
-        const entries = [];
-      const regs = [];
-        for (let k = i; k < Math.min(n, i + batch); k++) {
-          const _id = new mongoose.Types.ObjectId();
-          const registeredAt = new Date(Date.UTC(year - (k % 3), k % 12, 1 + (k % 27), 3));
-          const c = {
-            _id, organizationId: new mongoose.Types.ObjectId(), createdBy: new mongoose.Types.ObjectId(), status: 'registered',
-            title: `生成的技术合同 ${k}`, contractNumber: `G-${k}`, type: types[k % 5], technicalField: fields[k % 5], ipType: 'none', planSource: 'none',
-            contractAmountFen: 100_000 + (k % 9973) * 100 + (k % 100), technicalAmountFen: 90_000 + (k % 7919) * 100,
-            seller: { name: `卖方${k % 500}`, uscc: '91630100MA7ABCDEF0', nature: '150', regionCode: '630102', contactPerson: '联系人', phone: '0971-0000000', email: 'x@y.test', address: '西宁' },
-            buyers: [{ name: `买方${k}`, nature: '150', regionCode: k % 2 ? '630100' : '110108' }],
-            registeredAt, registrationYear: cstYear(registeredAt), registrationNumber: `${cstYear(registeredAt)}630100${String(k).padStart(6, '0')}`,
-            history: [{ at: registeredAt, action: 'created' }, { at: registeredAt, action: 'submitted' }, { at: registeredAt, action: 'verified' }, { at: registeredAt, action: 'registered' }],
-          };
-          contracts.push(c);
-          const y = cstYear(registeredAt);
-          const serial = (seqs.get(-y) ?? 0) + 1;
-          seqs.set(-y, serial);
-          regs.push({ _id: `${y}-${String(serial).padStart(6, '0')}`, year: y, serial, number: `${y}630100${String(serial).padStart(6, '0')}`, contractId: String(_id), at: registeredAt, revokedAt: null });
-          const fact: TallyFact = factOf(c, '630100');
-          const seq = (seqs.get(fact.year) ?? 0) + 1;
-          seqs.set(fact.year, seq);
-          entries.push({ _id: `${fact.year}-${String(seq).padStart(9, '0')}`, e: `registered:${_id}`, s: 1, f: encodeFact(fact) });
-          tallies.set(fact.year, applyFact(tallies.get(fact.year) ?? emptyTally(fact.year), fact, 1));
+      const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+      const summary: string[] = [];
+      for (const n of sizes) {
+        // About 3 KB of disk a contract here (its document, ledger entry, registration, indexes, WAL).
+        const disk = fs.statfsSync(stack.dir);
+        const free = disk.bavail * disk.bsize;
+        const needed = n * 4096 + 2 ** 30;
+        if (free < needed) {
+          log(`\nReconciliation of ${n.toLocaleString('en-US')} contracts skipped: ${(free / 2 ** 30).toFixed(1)} GB free in ${stack.dir}, about ${(needed / 2 ** 30).toFixed(1)} GB needed`);
+          continue;
         }
-        await Contract.collection.insertMany(contracts, { ordered: false });
-        await TallyEntry.collection.insertMany(entries as never[], { ordered: false });
-        await Registration.collection.insertMany(regs as never[], { ordered: false });
+        // Through FerretDB's Unix socket, as the registry's own processes connect.
+        await mongoose.connect(mongoUriFor(stack.mongoUri, `bench-reconcile-${n}`), { autoIndex: false });
+        await mongoose.connection.db!.dropDatabase();
+        for (const m of [Contract, TallyEntry, YearTallyDoc, Registration]) await m.createCollection().catch(() => undefined);
+        // The ledger's and the register's indexes before their documents: reconciliation reads through them, and
+        // building them afterwards over a million documents took a DocumentDB backend past 10 GB here (OOM-killed).
+        // The contracts keep only their _id index: reconciliation reads a contract by _id, and only for a missing entry.
+        await TallyEntry.createIndexes();
+        await Registration.createIndexes();
+        log(`\nSeeding ${n.toLocaleString('en-US')} registered contracts over ${year - 2}–${year} (every hundredth revoked) in ${streams} concurrent streams…`);
+        const t0 = performance.now();
+        // Contract k: registered in year - k % 3, serial k / 3 + 1 there; contracts 99 + 100d + 300j revoked (the j-th
+        // revocation of year - d, numbered after the year's registrations). Each chunk is independent of the others.
+        const registeredInYear = (d: number) => Math.max(0, Math.ceil((n - d) / 3));
+        const revokedInYear = (d: number) => Math.max(0, Math.ceil((n - 99 - 100 * d) / 300));
+        const tallies = new Map<number, YearTally>();
+        let revokedCount = 0;
+        const chunk = Number(process.env.BENCH_SEED_CHUNK ?? 2000);
+        const seedChunk = async (from: number) => {
+          const contracts = [];
+          const entries = [];
+          const regs = [];
+          for (let k = from; k < Math.min(n, from + chunk); k++) {
+            const _id = new mongoose.Types.ObjectId();
+            const d = k % 3;
+            const registeredAt = new Date(Date.UTC(year - d, k % 12, 1 + (k % 27), 3));
+            const y = cstYear(registeredAt);
+            const serial = Math.floor(k / 3) + 1;
+            const revoked = k % 100 === 99;
+            const revokedAt = revoked ? new Date(registeredAt.getTime() + 30 * 86_400_000) : null;
+            const number = `${y}630100${String(serial).padStart(6, '0')}`;
+            const c = {
+              _id, organizationId: new mongoose.Types.ObjectId(), createdBy: new mongoose.Types.ObjectId(), status: revoked ? 'revoked' : 'registered',
+              title: `生成的技术合同 ${k}`, contractNumber: `G-${k}`, type: types[k % 5], technicalField: fields[k % 5], ipType: 'none', planSource: 'none',
+              contractAmountFen: 100_000 + (k % 9973) * 100 + (k % 100), technicalAmountFen: 90_000 + (k % 7919) * 100,
+              seller: { name: `卖方${k % 500}`, uscc: '91630100MA7ABCDEF0', nature: '150', regionCode: '630102', contactPerson: '联系人', phone: '0971-0000000', email: 'x@y.test', address: '西宁' },
+              buyers: [{ name: `买方${k}`, nature: '150', regionCode: k % 2 ? '630100' : '110108' }],
+              registeredAt, registrationYear: y, registrationNumber: number,
+              history: [{ at: registeredAt, action: 'created' }, { at: registeredAt, action: 'submitted' }, { at: registeredAt, action: 'verified' }, { at: registeredAt, action: 'registered' }, ...(revoked ? [{ at: revokedAt, action: 'revoked' }] : [])],
+            };
+            contracts.push(c);
+            regs.push({ _id: `${y}-${String(serial).padStart(6, '0')}`, year: y, serial, number, contractId: String(_id), at: registeredAt, revokedAt, source: 'filing' });
+            const fact: TallyFact = factOf(c, '630100');
+            const f = encodeFact(fact);
+            entries.push({ _id: `${y}-${String(serial).padStart(9, '0')}`, e: `registered:${_id}`, s: 1, f });
+            let tally = tallies.get(y);
+            if (!tally) tallies.set(y, (tally = emptyTally(y)));
+            addInPlace(tally, fact, 1);
+            if (revoked) {
+              revokedCount++;
+              entries.push({ _id: `${y}-${String(registeredInYear(d) + Math.floor(k / 300) + 1).padStart(9, '0')}`, e: `revoked:${_id}`, s: -1, f });
+              addInPlace(tally, fact, -1);
+            }
+          }
+          await Promise.all([
+            Contract.collection.insertMany(contracts as never[], { ordered: false }),
+            TallyEntry.collection.insertMany(entries as never[], { ordered: false }),
+            Registration.collection.insertMany(regs as never[], { ordered: false }),
+          ]);
+        };
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: streams }, async () => {
+            while (next < n) {
+              const from = next;
+              next += chunk;
+              await seedChunk(from);
+            }
+          }),
+        );
+        for (const [y, tally] of tallies) {
+          const d = year - y;
+          await YearTallyDoc.collection.insertOne({ _id: `turnover-${y}`, year: y, appliedSeq: registeredInYear(d) + revokedInYear(d), tally, updatedAt: new Date() } as never);
+        }
+        const seedS = (performance.now() - t0) / 1000;
+        log(
+          `seeded in ${seedS.toFixed(1)} s: ${n.toLocaleString('en-US')} contracts (full documents, ${revokedCount.toLocaleString('en-US')} revoked; _id index only), ` +
+            `${(n + revokedCount).toLocaleString('en-US')} ledger entries, ${n.toLocaleString('en-US')} registrations, ${tallies.size} year tallies`,
+        );
+
+        // This process's resident memory while it reconciles, sampled every 20 ms, after collecting the seeding's garbage.
+        (await import('node:v8')).setFlagsFromString('--expose-gc');
+        ((await import('node:vm')).runInNewContext('gc') as () => void)();
+        const inUse = () => {
+          const m = process.memoryUsage();
+          return [m.rss, m.heapUsed + m.arrayBuffers] as const;
+        };
+        const [rssBefore, heapBefore] = inUse();
+        let [peak, heapPeak] = [rssBefore, heapBefore];
+        const sample = () => {
+          const [rss, heap] = inUse();
+          peak = Math.max(peak, rss);
+          heapPeak = Math.max(heapPeak, heap);
+        };
+        const sampler = setInterval(sample, 20);
+        const start = performance.now();
+        const run = await reconcile({ prefix: 'bench', targetFen: 100_000_000_000, agencyCode: '630100' }, 'bench');
+        const reconcileS = (performance.now() - start) / 1000;
+        clearInterval(sampler);
+        sample();
+        const tm = run.timings as { registrationsMs: number; ledgerMs: number; scanMs: number; summingMs: number; missingMs: number; yearsMs: number };
+        const target = n <= 100_000 ? 5 : n <= 1_000_000 ? 30 : null;
+        log(
+          `Reconciliation of ${run.contracts.toLocaleString('en-US')} registered contracts: ${reconcileS.toFixed(2)} s${target ? ` (target ≤ ${target} s)` : ''}; ` +
+            `corrected ${run.corrected.length} years, ${run.missingEntries} missing entries, ${run.unresolved.length} unresolved`,
+        );
+        log(
+          `  reading and summing, side by side: register read in ${(tm.registrationsMs / 1000).toFixed(2)} s, ledger in ${(tm.ledgerMs / 1000).toFixed(2)} s; ` +
+            `of the ${(tm.scanMs / 1000).toFixed(2)} s, ${(tm.summingMs / 1000).toFixed(2)} s parsing, summing and merging in this process, ` +
+            `${((tm.scanMs - tm.summingMs) / 1000).toFixed(2)} s waiting for the database; then missing entries ${tm.missingMs} ms, years checked ${tm.yearsMs} ms`,
+        );
+        log(
+          `  this process's RSS: ${mb(rssBefore)} before (what seeding left), peak ${mb(peak)} during the reconciliation (+${mb(peak - rssBefore)}); ` +
+            `JS heap in use + buffers: ${mb(heapBefore)} before, peak ${mb(heapPeak)}; maxRSS since start ${mb(process.resourceUsage().maxRSS * 1024)}`,
+        );
+        log(`  timings: ${JSON.stringify(run.timings)}`);
+        summary.push(`${n.toLocaleString('en-US').padStart(11)}  seed ${seedS.toFixed(1).padStart(6)} s  reconcile ${reconcileS.toFixed(2).padStart(6)} s  peak RSS ${mb(peak).padStart(7)} (+${mb(peak - rssBefore)})`);
+        await mongoose.connection.db!.dropDatabase();
+        await mongoose.disconnect();
       }
-      for (const [y, tally] of tallies) {
-        if (y < 0) continue;
-        await YearTallyDoc.collection.insertOne({ _id: `turnover-${y}`, year: y, appliedSeq: seqs.get(y)!, tally, updatedAt: new Date() } as never);
-      }
-      log(`generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      const start = Date.now();
-      const run = await reconcile({ prefix: 'bench', targetFen: 100_000_000_000, agencyCode: '630100' }, 'bench');
-      log(`\nReconciliation of ${run.contracts} registered contracts: ${((Date.now() - start) / 1000).toFixed(2)} s (corrected ${run.corrected.length} years, ${run.missingEntries} missing entries, ${run.unresolved.length} unresolved); reading: ${JSON.stringify(run.timings)}`);
-      await mongoose.disconnect();
+      if (summary.length) log(`\nReconciliation summary (contracts, seeding, reconciliation, peak RSS of this process):\n${summary.join('\n')}`);
     }
   } finally {
     for (const c of children) c.kill('SIGTERM');

@@ -8,8 +8,8 @@ import { addWorkingDays } from '../../src/domain/calendar';
 import { formatYuan } from '../../src/domain/money';
 import { cstDate } from '../../src/domain/time';
 import { completeRequestDecisions } from '../../src/modules/changes/request-decisions.service';
-import { TallyEntry } from '../../src/modules/turnover/turnover.model';
-import { applyPending, getTally, reconcile, refreshesSettled } from '../../src/modules/turnover/turnover.service';
+import { TallyEntry, YearTallyDoc } from '../../src/modules/turnover/turnover.model';
+import { applyPending, getTally, reconcile, refreshesSettled, tallyId } from '../../src/modules/turnover/turnover.service';
 import { registeredContract, registeredIn as registeredInYear, requestInReview as fileRequestInReview } from '../support/registrations';
 import { startTestApp, testLogger, type TestApp } from '../support/harness';
 import { bearer, binary, completeContract, inReviewContract, makeBureauUser, makePdf, readyDraft, reviewerToken, tokenFor, verifiedApplicant } from '../support/fixtures';
@@ -295,6 +295,44 @@ describe('after a crash', () => {
     expect(await TallyEntry.countDocuments({ e: `changed:${rid}` })).toBe(1);
     // The tally had applied the entry that was replaced; reconciliation restores the sum of what is in the ledger.
     expect((await totals()).contractFen).toBe(before.contractFen);
+  });
+
+  it('reconciles two years at once to the fen: a lost registration entry, a lost reversal of a revoked change, a damaged tally', async () => {
+    const lastYear = year - 1;
+    await expectReconciled(); // a clean start: what follows is all there is to find
+    const [last0, now0] = [await totals(lastYear), await totals()];
+    const a = await verifiedApplicant(t.app);
+    // Registered last year, changed this year (+150.01 yuan), then revoked: each movement taken back where it counted.
+    const changed = await registeredIn(lastYear, a.token, '30000.00');
+    const rid = await requestInReview(a.token, changed, 'change', { reason: '补充协议', fields: { contractAmount: '30150.01', technicalAmount: '30150.01' } });
+    await request(t.app).post(`/api/v1/requests/${rid}/approve`).set(auth(reviewer)).send({}).expect(200);
+    await request(t.app).post(`/api/v1/contracts/${changed}/revoke`).set(auth(admin)).send({ reason: '登记无效' }).expect(200);
+    // Registered last year; registered this year.
+    const lost = await registeredIn(lastYear, a.token, '12345.67');
+    await registered(a.token, { contractAmount: '8765.43', technicalAmount: '8000.00', deductions: [{ item: 'equipment', amount: '765.43' }] });
+    await totals(lastYear);
+    await totals();
+    // The crash damage: two entries lost after they were applied (their numbers filled), one tally corrupted.
+    for (const key of [`registered:${lost}`, `revoked:${changed}:${rid}`]) {
+      const entry = (await TallyEntry.findOne({ e: key }).lean())!;
+      await TallyEntry.deleteOne({ _id: entry._id });
+      await TallyEntry.create({ _id: entry._id, e: `lost:${entry._id}`, s: 0, f: '' });
+    }
+    await YearTallyDoc.updateOne({ _id: tallyId(year) }, { $inc: { 'tally.totals.contractFen': 99, 'tally.totals.count': 1 } });
+
+    const run = await reconcile(deps(), 'test');
+    expect(run.missingEntries).toBe(2);
+    expect(run.unresolved).toEqual([]);
+    expect(run.corrected.map((c) => c.year).sort()).toEqual([lastYear, year]);
+    expect(await TallyEntry.countDocuments({ e: { $in: [`registered:${lost}`, `revoked:${changed}:${rid}`] } })).toBe(2);
+    const [last1, now1] = [await totals(lastYear), await totals()];
+    // Last year: the lost registration counts again; the revoked one nets to nothing.
+    expect([last1.count - last0.count, last1.contractFen - last0.contractFen]).toEqual([1, 12_345_67]);
+    // This year: the kept registration only (the change and its reversal net to nothing; the damage is gone).
+    expect([now1.count - now0.count, now1.contractFen - now0.contractFen, now1.technicalFen - now0.technicalFen]).toEqual([1, 8_765_43, 8_000_00]);
+    // The public figure says the same, and a second run finds nothing.
+    expect((await getTally(year)).tally.totals).toEqual(now1);
+    await expectReconciled();
   });
 });
 

@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import ExcelJS from 'exceljs';
 import request from 'supertest';
 import { Types } from 'mongoose';
+import { addInPlace, decodeFact, emptyTally, encodeFact, factOf, type YearTally } from '../../src/domain/tally';
 import { cstYear } from '../../src/domain/time';
 import { Contract } from '../../src/modules/contracts/contract.model';
+import { FactSums } from '../../src/modules/turnover/reconcile';
 import { TallyEntry, YearTallyDoc } from '../../src/modules/turnover/turnover.model';
 import { applyPending, getTally, publishTurnover, reconcile, recordTallyEvent, refreshesSettled, tallyId, turnoverChannel, turnoverKey, turnoverPayload } from '../../src/modules/turnover/turnover.service';
 import { numberRegistration } from '../../src/modules/registrations/registration-numbers';
@@ -126,6 +128,63 @@ describe('exact tallies', () => {
     const second = await reconcile(deps(), 'test');
     expect(second.corrected).toEqual([]);
     expect(second.missingEntries).toBe(0);
+  });
+});
+
+describe('reconciliation sums', () => {
+  it('sum facts grouped but for their amounts exactly as adding them one by one does', () => {
+    // Registrations, revocations, changes (a fact in, the earlier one out) and cancellations over two
+    // years, with imports (buyer side only), large contracts, amounts near the double's exact range,
+    // and keys that go back to zero (dropped, as addInPlace drops them).
+    let seed = 7;
+    const rand = (n: number) => Math.floor(((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * n);
+    const fact = (y: number) =>
+      factOf(
+        {
+          registeredAt: new Date(Date.UTC(y, rand(12), 1 + rand(27), 3)),
+          contractAmountFen: rand(4) === 0 ? 2_000_000_000_00 + rand(1000) : 1 + rand(50_000_000),
+          technicalAmountFen: rand(10_000_000),
+          type: ['transfer', 'development', 'service'][rand(3)],
+          technicalField: ['new_energy', 'biomedicine'][rand(2)],
+          seller: { nature: ['150', '110'][rand(2)] },
+          ipType: 'none',
+          planSource: 'none',
+          buyers: [{ regionCode: rand(2) ? '630100' : '110108' }],
+          direction: rand(5) === 0 ? 'import' : 'domestic',
+        },
+        '630100',
+      );
+    const entries: { s: 1 | -1; f: string; g?: string }[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const y = 2025 + rand(2);
+      const f = encodeFact(fact(y));
+      entries.push({ s: 1, f });
+      if (rand(4) === 0) entries.push({ s: -1, f }); // revoked or cancelled
+      if (rand(6) === 0) entries.push({ s: 1, f: encodeFact(fact(y)), g: f }); // changed
+    }
+    // Two groups that meet in one breakdown key (the type) and cancel out there: the key goes.
+    const x = fact(2026);
+    entries.push({ s: 1, f: encodeFact({ ...x, keys: { ...x.keys, type: 'licensing', field: 'agriculture' } }) });
+    entries.push({ s: -1, f: encodeFact({ ...x, keys: { ...x.keys, type: 'licensing', field: 'new_materials' } }) });
+    const sums = new FactSums();
+    const oneByOne = new Map<number, YearTally>();
+    const all = emptyTally(2026);
+    for (const e of entries) {
+      sums.addEntry(e.s, e.f, e.g);
+      const f = decodeFact(e.f);
+      const t = oneByOne.get(f.year) ?? oneByOne.set(f.year, emptyTally(f.year)).get(f.year)!;
+      addInPlace(t, f, e.s);
+      addInPlace(all, f, e.s);
+      if (e.g) {
+        addInPlace(t, decodeFact(e.g), e.s === 1 ? -1 : 1);
+        addInPlace(all, decodeFact(e.g), e.s === 1 ? -1 : 1);
+      }
+    }
+    expect(sums.toTallies()).toEqual(oneByOne);
+    expect(sums.toTally(2026)).toEqual(all); // everything into one year, as a year's ledger entries are applied
+    expect(oneByOne.get(2026)!.buyerSide.count).toBeGreaterThan(0);
+    expect(oneByOne.get(2026)!.by.type.licensing).toBeUndefined();
+    expect(() => new FactSums().addEntry(1, 'not|a|fact')).toThrow(/not a tally fact/);
   });
 });
 

@@ -13,7 +13,7 @@ import type { Logger } from '../../lib/logger';
 import { enqueue, type Queues } from '../../lib/queues';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 import { RegistrationRequest, type RequestDoc } from '../contracts/request.model';
-import { Registration } from '../registrations/registration.model';
+import { addLedgerRange, FactSums, scanRegisterAndLedger } from './reconcile';
 import { ReconciliationRun, TallyEntry, YearTallyDoc } from './turnover.model';
 
 export const tallyId = (year: number) => `turnover-${year}`;
@@ -416,7 +416,8 @@ export async function refreshYear(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'ta
  * Recomputes every year's tally and corrects any difference, recording what it found. It
  * reads the register of registration numbers (one small document per registered contract,
  * with its revocation), the approved changes and cancellations, and the ledger, each once and
- * side by side:
+ * side by side, streamed and summed as they arrive (./reconcile: the memory it takes does not
+ * grow with the number of contracts):
  * - every registration, change and cancellation must have its ledger entry, and every
  *   revocation its reversing entries (a crash between a decision and its entry leaves one
  *   missing): missing ones are added;
@@ -427,31 +428,13 @@ export async function refreshYear(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'ta
  */
 export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targetFen' | 'agencyCode'>, trigger: string, actorEmail: string | null = null) {
   const started = new Date();
-  const timed = async <T>(p: Promise<T>) => {
-    const t0 = Date.now();
-    const v = await p;
-    return [v, Date.now() - t0] as const;
-  };
-  const [[numbers, registrationsMs], [rawEntries, ledgerMs], [stored], [requests]] = await Promise.all([
-    timed(Registration.find().select({ _id: 0, contractId: 1, revokedAt: 1 }).batchSize(10_000).lean()),
-    timed(TallyEntry.find().batchSize(10_000).lean()),
-    timed(YearTallyDoc.find().select({ year: 1 }).lean()),
+  const t0 = performance.now();
+  const [stored, requests] = await Promise.all([
+    // Each year's applied sequence before the scan: the scan sums every year's entries up to it.
+    YearTallyDoc.find().select({ year: 1, appliedSeq: 1 }).lean() as Promise<{ year: number; appliedSeq?: number }[]>,
     // Approved changes and cancellations whose follow-up is done (one still being carried out is the sweeper's).
-    timed(RegistrationRequest.find({ status: 'registered', pendingEffects: null }).select({ contractId: 1, kind: 1, applied: 1 }).lean() as Promise<RequestDoc[]>),
+    RegistrationRequest.find({ status: 'registered', pendingEffects: null }).select({ contractId: 1, kind: 1, applied: 1 }).lean() as Promise<RequestDoc[]>,
   ]);
-  interface Entry {
-    year: number;
-    seq: number;
-    sign: 1 | -1;
-    fact: TallyFact;
-    before: TallyFact | null;
-  }
-  const byKey = new Map<string, Entry>();
-  const noops: { year: number; seq: number }[] = [];
-  for (const e of rawEntries) {
-    if (e.s === 0) noops.push({ year: yearOf(e._id), seq: seqOf(e._id) });
-    else byKey.set(e.e, { year: yearOf(e._id), seq: seqOf(e._id), sign: e.s as 1 | -1, fact: decodeFact(e.f), before: e.g ? decodeFact(e.g) : null });
-  }
   const requestsOf = new Map<string, RequestDoc[]>();
   for (const r of requests) {
     const list = requestsOf.get(String(r.contractId)) ?? [];
@@ -459,79 +442,98 @@ export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targ
     requestsOf.set(String(r.contractId), list);
   }
   const requestKey = (r: RequestDoc) => (r.kind === 'change' ? `changed:${r._id}` : `cancelled:${r._id}`);
-  // Every event must have its entry (a crash between an event and its entry leaves one missing).
-  let missingEntries = 0;
-  const remember = async (key: string) => {
-    const e = (await TallyEntry.findOne({ e: key }).lean())!;
-    byKey.set(key, { year: yearOf(e._id), seq: seqOf(e._id), sign: e.s as 1 | -1, fact: decodeFact(e.f), before: e.g ? decodeFact(e.g) : null });
-  };
-  for (const r of numbers) {
-    const own = requestsOf.get(r.contractId) ?? [];
-    const needs = [`registered:${r.contractId}`, ...own.map(requestKey)];
-    if (r.revokedAt) needs.push(`revoked:${r.contractId}`, ...own.filter((q) => q.kind === 'change').map((q) => `revoked:${r.contractId}:${q._id}`));
-    const lacking = needs.filter((k) => !byKey.has(k));
-    if (!lacking.length) continue;
-    const c = (await Contract.findById(r.contractId).lean()) as ContractDoc | null;
-    if (!c?.registeredAt) continue;
-    missingEntries += lacking.length;
-    if (lacking.includes(`registered:${r.contractId}`)) {
-      await recordOnce(`registered:${r.contractId}`, 1, factOf({ ...c, registeredAt: new Date(c.registeredAt) }, deps.agencyCode));
-      await remember(`registered:${r.contractId}`);
-    }
-    for (const q of own) {
-      if (!lacking.includes(requestKey(q))) continue;
-      await recordRequestEntry(q);
-      await remember(requestKey(q));
-    }
-    if (r.revokedAt) {
-      await recordTallyEvent('revoked', c, deps.agencyCode);
-      for (const key of lacking.filter((k) => k.startsWith('revoked:'))) await remember(key);
-    }
-  }
-  const entriesByYear = new Map<number, Entry[]>();
-  for (const e of byKey.values()) {
-    const list = entriesByYear.get(e.year) ?? [];
-    list.push(e);
-    entriesByYear.set(e.year, list);
-  }
+  const appliedFrom = new Map(stored.map((d) => [d.year, d.appliedSeq ?? 0]));
+  const scan = await scanRegisterAndLedger(appliedFrom, (contractId) => requestsOf.has(contractId));
+
   // What the registrations and their changes and cancellations add up to, per year, with the
-  // facts they recorded; a revoked registration adds nothing anywhere.
-  const fromRegistrations = new Map<number, YearTally>();
-  const addTo = (fact: TallyFact, sign: 1 | -1, before: TallyFact | null = null) => {
-    accumulate(fromRegistrations, fact, sign);
-    if (before) accumulate(fromRegistrations, before, sign === 1 ? -1 : 1);
+  // facts they recorded; a revoked registration adds nothing anywhere. The scan summed the
+  // registrations' own entries; their requests' entries are added here.
+  const fromRegistrations = scan.fromRegistrations;
+  // Every event must have its entry (a crash between an event and its entry leaves one missing).
+  const fixStarted = performance.now();
+  const lacking: { contractId: string; revoked: boolean; keys: string[] }[] = [];
+  const check = (contractId: string, revoked: boolean, registeredMet: boolean) => {
+    const own = requestsOf.get(contractId) ?? [];
+    const keys = registeredMet ? [] : [`registered:${contractId}`];
+    for (const q of own) {
+      const e = scan.requestEntries.get(requestKey(q));
+      if (!e) keys.push(requestKey(q));
+      else if (!revoked) fromRegistrations.addEntry(e.s, e.f, e.g);
+    }
+    if (revoked) {
+      const reversals = [`revoked:${contractId}`, ...own.filter((q) => q.kind === 'change').map((q) => `revoked:${contractId}:${q._id}`)];
+      keys.push(...reversals.filter((k) => !scan.revocations.has(k)));
+    }
+    if (keys.length) lacking.push({ contractId, revoked, keys });
   };
-  for (const r of numbers) {
-    if (r.revokedAt) continue;
-    const fact = byKey.get(`registered:${r.contractId}`)?.fact;
-    if (fact) addTo(fact, 1);
-    for (const q of requestsOf.get(r.contractId) ?? []) {
-      const e = byKey.get(requestKey(q));
-      if (e) addTo(e.fact, e.sign, e.before);
+  for (const r of scan.unmatched) check(r.contractId, r.revoked, false);
+  for (const r of scan.followUps) check(r.contractId, r.revoked, true);
+  // An entry recorded while the scan ran (a decision meanwhile), or one the merge could not
+  // meet, is there after all: it counts like the others and is not missing.
+  const entriesOf = async (keys: string[]) => {
+    const found = new Map<string, { _id: string; s: number; f: string; g?: string | null }>();
+    for (let i = 0; i < keys.length; i += 1000) {
+      for (const e of await TallyEntry.find({ e: { $in: keys.slice(i, i + 1000) } }).select({ e: 1, s: 1, f: 1, g: 1 }).lean()) found.set(e.e, e);
+    }
+    return found;
+  };
+  const countFor = (revoked: boolean, key: string, e: { s: number; f: string; g?: string | null }) => {
+    if (!revoked && !key.startsWith('revoked:') && e.s !== 0) fromRegistrations.addEntry(e.s, e.f, e.g);
+  };
+  const there = await entriesOf(lacking.flatMap((l) => l.keys));
+  let missingEntries = 0;
+  const recordedYears = new Set<number>();
+  for (const l of lacking) {
+    for (const key of l.keys) if (there.has(key)) countFor(l.revoked, key, there.get(key)!);
+    const keys = l.keys.filter((k) => !there.has(k));
+    if (!keys.length) continue;
+    const c = (await Contract.findById(l.contractId).lean()) as ContractDoc | null;
+    if (!c?.registeredAt) continue;
+    missingEntries += keys.length;
+    if (keys.includes(`registered:${l.contractId}`)) {
+      await recordOnce(`registered:${l.contractId}`, 1, factOf({ ...c, registeredAt: new Date(c.registeredAt) }, deps.agencyCode));
+    }
+    for (const q of requestsOf.get(l.contractId) ?? []) if (keys.includes(requestKey(q))) await recordRequestEntry(q);
+    if (l.revoked) await recordTallyEvent('revoked', c, deps.agencyCode);
+    for (const [key, e] of await entriesOf(keys)) {
+      countFor(l.revoked, key, e);
+      if (e.s === 0) continue;
+      const year = yearOf(e._id);
+      recordedYears.add(year);
+      // Recorded under the number first taken for it (lib/counters gives an event its number again),
+      // which the tally may have applied already (the entry was lost after it was applied): then it
+      // belongs in the sum up to that number, which the scan made without it.
+      if (seqOf(e._id) <= (appliedFrom.get(year) ?? 0)) {
+        const sums = scan.ledger.get(year) ?? scan.ledger.set(year, new FactSums()).get(year)!;
+        sums.addEntry(e.s, e.f, e.g);
+      }
     }
   }
-  const years = [...new Set([...entriesByYear.keys(), ...stored.map((d) => d.year), ...fromRegistrations.keys()])].sort();
+  const fixMs = performance.now() - fixStarted;
+
+  const checkStarted = performance.now();
+  const expected = fromRegistrations.toTallies();
+  const years = [...new Set([...scan.years, ...recordedYears, ...stored.map((d) => d.year), ...expected.keys()])].sort((a, b) => a - b);
   const corrected: { year: number; differences: string[] }[] = [];
   const unresolved: { year: number; differences: string[] }[] = [];
   for (const year of years) {
+    // The sum of the year's entries up to the sequence its tally had applied before the scan,
+    // brought up to the sequence it has applied now (entries applied since: a decision meanwhile,
+    // or an entry this run added).
+    let sums = scan.ledger.get(year) ?? new FactSums();
+    let covered = appliedFrom.get(year) ?? 0;
     for (let attempt = 0; attempt < 20; attempt++) {
       const doc = await loadTallyDoc(year);
-      const sums = new Map<number, YearTally>();
-      let highest = 0;
-      for (const e of entriesByYear.get(year) ?? []) {
-        highest = Math.max(highest, e.seq);
-        if (e.seq <= doc.appliedSeq) {
-          accumulate(sums, e.fact, e.sign);
-          if (e.before) accumulate(sums, e.before, e.sign === 1 ? -1 : 1);
-        }
+      if (doc.appliedSeq < covered) {
+        // The tally was made afresh meanwhile: sum its entries afresh.
+        sums = new FactSums();
+        covered = 0;
       }
-      // Entries appended and applied after the scan (a registration meanwhile): read them by `_id`.
-      for (const n of noops) if (n.year === year) highest = Math.max(highest, n.seq);
-      for (let seq = highest + 1; seq <= doc.appliedSeq; seq++) {
-        const e = await TallyEntry.findById(entryId(year, seq)).lean();
-        if (e && e.s !== 0) addEntry((sums.get(year) ?? sums.set(year, emptyTally(year)).get(year))!, e);
+      if (doc.appliedSeq > covered) {
+        await addLedgerRange(sums, entryId(year, covered), entryId(year, doc.appliedSeq));
+        covered = doc.appliedSeq;
       }
-      const sum = sums.get(year) ?? emptyTally(year);
+      const sum = sums.toTally(year);
       const differences = diffTallies(doc.tally, sum);
       if (!differences.length) break;
       // Replaced only if no entry was applied meanwhile (the sum is for this very sequence).
@@ -542,7 +544,7 @@ export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targ
     }
     await applyPending(year);
     const { tally, updatedAt, sequence } = await getTally(year);
-    const againstRegistrations = diffTallies(tally, fromRegistrations.get(year) ?? emptyTally(year));
+    const againstRegistrations = diffTallies(tally, expected.get(year) ?? emptyTally(year));
     // A registration still being carried out can show here for a moment: report, do not force.
     if (againstRegistrations.length) unresolved.push({ year, differences: againstRegistrations });
     if (deps.redis) await publishTurnover(deps.redis, deps.prefix, turnoverPayload(tally, deps.targetFen, updatedAt, sequence));
@@ -554,24 +556,19 @@ export async function reconcile(deps: Pick<TallyDeps, 'redis' | 'prefix' | 'targ
     ms: finishedAt.getTime() - started.getTime(),
     trigger,
     actorEmail,
-    contracts: numbers.length,
+    contracts: scan.contracts,
     years,
     missingEntries,
     corrected,
     unresolved,
-    timings: { registrationsMs, ledgerMs, totalMs: finishedAt.getTime() - started.getTime() },
+    timings: {
+      ...scan.timings,
+      missingMs: Math.round(fixMs),
+      yearsMs: Math.round(performance.now() - checkStarted),
+      totalMs: Math.round(performance.now() - t0),
+    },
   });
   return run.toObject();
-}
-
-/** Adds a fact to the running sums of its year, in place (fast for large reconciliations). */
-function accumulate(sums: Map<number, YearTally>, f: TallyFact, sign: 1 | -1): void {
-  let t = sums.get(f.year);
-  if (!t) {
-    t = emptyTally(f.year);
-    sums.set(f.year, t);
-  }
-  addInPlace(t, f, sign);
 }
 
 export async function lastReconciliation() {
