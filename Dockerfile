@@ -15,7 +15,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-zenhe
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 # Small young-generation semi-spaces: see scripts/process-flags.ts (the same flag, for every process of the image).
-ENV NODE_OPTIONS=--max-semi-space-size=2
+ENV NODE_OPTIONS=--max-semi-space-size=1
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
