@@ -6,22 +6,12 @@
 import { Readable } from 'node:stream';
 import path from 'node:path';
 import mongoose from 'mongoose';
+import { gridBucket } from '../../lib/gridfs';
 import { AppError } from '../../lib/errors';
 import { checkPdf, PdfCheckBusy, PDF_LIMITS, type PdfCheck } from '../../lib/pdf/inspect-pdf';
 
 export const MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024;
-const BUCKET = 'attachments';
-
-// One bucket per connection: a new bucket checks GridFS's indexes (a query) on its first upload.
-const buckets = new WeakMap<object, InstanceType<typeof mongoose.mongo.GridFSBucket>>();
-
-function bucket() {
-  const db = mongoose.connection.db;
-  if (!db) throw new Error('database not connected');
-  let b = buckets.get(db);
-  if (!b) buckets.set(db, (b = new mongoose.mongo.GridFSBucket(db, { bucketName: BUCKET })));
-  return b;
-}
+const bucket = () => gridBucket('attachments');
 
 /** A file name safe to store and to send back: no folders, no control characters, bounded. */
 export function safeFilename(name: string | undefined): string {

@@ -5,19 +5,11 @@
  */
 import { Readable } from 'node:stream';
 import mongoose from 'mongoose';
+import { gridBucket } from '../../lib/gridfs';
 import type { ByteSource } from './zip';
 
-const BUCKET = 'imports';
 const WINDOW = 1024 * 1024;
-const buckets = new WeakMap<object, InstanceType<typeof mongoose.mongo.GridFSBucket>>();
-
-function bucket() {
-  const db = mongoose.connection.db;
-  if (!db) throw new Error('database not connected');
-  let b = buckets.get(db);
-  if (!b) buckets.set(db, (b = new mongoose.mongo.GridFSBucket(db, { bucketName: BUCKET })));
-  return b;
-}
+const bucket = () => gridBucket('imports');
 
 export async function storeImportFile(buf: Buffer, filename: string, metadata: Record<string, unknown>): Promise<string> {
   const upload = bucket().openUploadStream(filename, { metadata });

@@ -17,7 +17,7 @@ import type { TFunction } from 'i18next';
 import { Types } from 'mongoose';
 import { z } from 'zod';
 import { CONTRACT_SUBTYPES, CONTRACT_TYPES, ENTITY_NATURES, IP_TYPES, PLAN_SOURCES, PRIORITY_AREAS, TECHNICAL_FIELDS, type CodeLabel } from '../../domain/codes';
-import { formatFenLarge, formatYuan, formatYuanGrouped } from '../../domain/money';
+import { formatYuan, formatYuanGrouped } from '../../domain/money';
 import { NUMBERED_STATUSES } from '../../domain/statuses';
 import { decodeFact, type Amounts, type Dimension, type TallyFact, type YearTally } from '../../domain/tally';
 import { cstDateTime, cstIso, cstYear, cstYearBounds } from '../../domain/time';
@@ -27,7 +27,8 @@ import { neutralise } from '../../lib/http/csv';
 import { parseInput } from '../../lib/validation';
 import { Contract, type ContractDoc } from '../contracts/contract.model';
 import { RegistrationRequest } from '../contracts/request.model';
-import { buildTables, changePct, type StatTable } from '../stats/stats.service';
+import { buildTables, changePct } from '../stats/stats.service';
+import { chartSeries, headlineFigure, tableLabels } from '../stats/stats.view';
 import { TallyEntry } from '../turnover/turnover.model';
 import { getTally, type TurnoverPayload } from '../turnover/turnover.service';
 import { marketStats, marketStatsAnswer } from '../market/market.stats';
@@ -382,11 +383,6 @@ const STAT_TITLES: Record<string, string> = {
   priorityArea: 'stats.byPriorityArea', planSource: 'stats.byPlanSource', month: 'stats.byMonth',
 };
 
-/** A chart's series from a table: labels and integer fen (all zero: nothing to draw), as the bureau's /stats page draws them. */
-const series = (tbl: StatTable | undefined) => {
-  const rows = (tbl?.rows ?? []).filter((r) => r.contractFen !== 0 || tbl?.name === 'month');
-  return { labels: rows.map((r) => r.label), values: rows.map((r) => r.contractFen), empty: rows.every((r) => r.contractFen === 0) };
-};
 
 /** The pages: after sessions (their header shows who is signed in), like /register. */
 export function openDataPages(deps: AppDeps): Router {
@@ -419,19 +415,7 @@ export function openDataPages(deps: AppDeps): Router {
     const lang = res.locals.lang as string;
     const year = yearOf(req);
     const [now, prev, market] = await Promise.all([tallies.of(year), tallies.of(year - 1), marketStats(year)]);
-    const tables = buildTables(now.tally, prev.tally, lang, {
-      total: t('stats.total'),
-      sellerSide: t('stats.sellerSide'),
-      buyerSide: t('stats.buyerSide'),
-      large: t('stats.large'),
-      none: t('stats.none'),
-      unknown: t('stats.unknown'),
-      month: (m) => (lang === 'en' ? `Month ${Number(m)}` : `${Number(m)} 月`),
-    });
-    const figure = (fen: number) => {
-      const l = formatFenLarge(fen, lang === 'en' ? 'en' : 'cn');
-      return { value: l.value, unit: t(`lists.unit_${l.unit}`), exact: formatYuanGrouped(fen), scaled: l.unit !== 'yuan' };
-    };
+    const tables = buildTables(now.tally, prev.tally, lang, tableLabels(t, lang));
     const { totals, buyerSide, large } = now.tally;
     const byName = (name: string) => tables.find((x) => x.name === name);
     res.set('Cache-Control', 'no-cache');
@@ -446,15 +430,15 @@ export function openDataPages(deps: AppDeps): Router {
       })),
       glance: {
         contracts: totals.count,
-        contract: figure(totals.contractFen),
-        technical: figure(totals.technicalFen),
-        buyerSide: { contracts: buyerSide.count, ...figure(buyerSide.contractFen) },
-        large: { contracts: large.count, ...figure(large.contractFen) },
+        contract: headlineFigure(t, lang, totals.contractFen),
+        technical: headlineFigure(t, lang, totals.technicalFen),
+        buyerSide: { contracts: buyerSide.count, ...headlineFigure(t, lang, buyerSide.contractFen) },
+        large: { contracts: large.count, ...headlineFigure(t, lang, large.contractFen) },
         change: changePct(totals.contractFen, prev.tally.totals.contractFen),
       },
       updatedAt: now.updatedAt ? cstDateTime(new Date(now.updatedAt)) : null,
-      market: { contracts: market.contracts, ...figure(market.contractAmountFen) },
-      charts: { month: series(byName('month')), type: series(byName('type')), field: series(byName('field')) },
+      market: { contracts: market.contracts, ...headlineFigure(t, lang, market.contractAmountFen) },
+      charts: { month: chartSeries(byName('month')), type: chartSeries(byName('type')), field: chartSeries(byName('field')) },
     });
   });
 

@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { TFunction } from 'i18next';
 import { codeOptions, CONTRACT_TYPES, TECHNICAL_FIELDS } from '../../domain/codes';
-import { fenOf, formatFenLarge, formatYuanGrouped } from '../../domain/money';
+import { fenOf, formatYuanGrouped } from '../../domain/money';
+import { headlineFigure } from '../stats/stats.view';
 import { cstYear } from '../../domain/time';
 import type { TurnoverPayload } from '../turnover/turnover.service';
 
@@ -48,10 +49,7 @@ export function homeLocals(lang: string, t: TFunction, payload: TurnoverPayload,
     fieldLabels: Object.fromEntries(codeOptions(TECHNICAL_FIELDS, lang).map((o) => [o.value, o.label])),
     /** A payload amount ("5000005.00") as people read it: grouped, or in 万元/亿元 (million/billion in English). */
     grouped: (amount: string) => formatYuanGrouped(fenOf(amount)),
-    large: (amount: string) => {
-      const l = formatFenLarge(fenOf(amount), lang === 'en' ? 'en' : 'cn');
-      return { value: l.value, unit: t(`lists.unit_${l.unit}`), scaled: l.unit !== 'yuan' };
-    },
+    large: (amount: string) => headlineFigure(t, lang, fenOf(amount)),
   };
 }
 

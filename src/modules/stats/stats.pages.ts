@@ -3,7 +3,7 @@ import { Router, type Response } from 'express';
 import type { TFunction } from 'i18next';
 import { z } from 'zod';
 import { codeLabel, CONTRACT_TYPES, TECHNICAL_FIELDS } from '../../domain/codes';
-import { formatFenLarge, formatYuan, formatYuanGrouped } from '../../domain/money';
+import { formatYuan, formatYuanGrouped } from '../../domain/money';
 import { cstDate, cstDateTime, cstYear, cstYearBounds } from '../../domain/time';
 import type { AppDeps } from '../../lib/deps';
 import { AppError } from '../../lib/errors';
@@ -17,6 +17,7 @@ import { recordAudit } from '../audit/audit.service';
 import { Contract } from '../contracts/contract.model';
 import { lastReconciliation } from '../turnover/turnover.service';
 import { buildTables, changePct, statsForYear, TABLES, tableCells, tableSheet, type StatTable } from './stats.service';
+import { chartSeries, headlineFigure, tableLabels } from './stats.view';
 
 const yearSchema = z.object({ year: z.coerce.number().int().min(2000).max(2200).optional() });
 const exportSchema = yearSchema.extend({ table: z.enum(TABLES).default('summary') });
@@ -29,15 +30,7 @@ const TABLE_TITLES: Record<string, string> = {
 function tablesFor(res: Response, data: Awaited<ReturnType<typeof statsForYear>>) {
   const t = res.locals.t as TFunction;
   const lang = res.locals.lang as string;
-  return buildTables(data.tally, data.prev, lang, {
-    total: t('stats.total'),
-    sellerSide: t('stats.sellerSide'),
-    buyerSide: t('stats.buyerSide'),
-    large: t('stats.large'),
-    none: t('stats.none'),
-    unknown: t('stats.unknown'),
-    month: (m) => (lang === 'en' ? `Month ${Number(m)}` : `${Number(m)} 月`),
-  });
+  return buildTables(data.tally, data.prev, lang, tableLabels(t, lang));
 }
 
 const REGISTER_COLUMNS: SheetColumn[] = [
@@ -72,18 +65,6 @@ async function* registerCsvRows(year: number): AsyncGenerator<(string | number)[
   for await (const r of registerRecords(year)) yield r.map((v, i) => (REGISTER_COLUMNS[i].kind === 'money' ? formatYuan(v as number) : (v ?? '')));
 }
 
-/** A headline amount: in 万元/亿元 (million/billion in English) with the exact yuan beside it. */
-function figure(t: TFunction, lang: string, fen: number) {
-  const l = formatFenLarge(fen, lang === 'en' ? 'en' : 'cn');
-  // In yuan the figure is the exact amount already: no second line for it.
-  return { value: l.value, unit: t(`lists.unit_${l.unit}`), exact: formatYuanGrouped(fen), scaled: l.unit !== 'yuan' };
-}
-
-/** A chart's series from a table: labels and integer fen (all zero: nothing to draw). */
-const series = (tbl: StatTable | undefined) => {
-  const rows = (tbl?.rows ?? []).filter((r) => r.contractFen !== 0 || tbl?.name === 'month');
-  return { labels: rows.map((r) => r.label), values: rows.map((r) => r.contractFen), empty: rows.every((r) => r.contractFen === 0) };
-};
 
 export function statsPages(deps: AppDeps): Router {
   const router = Router();
@@ -114,14 +95,14 @@ export function statsPages(deps: AppDeps): Router {
       isAdmin: requireUser(res).role === 'admin',
       glance: {
         contracts: totals.count,
-        contract: figure(t, lang, totals.contractFen),
-        technical: figure(t, lang, totals.technicalFen),
-        buyerSide: { contracts: buyerSide.count, ...figure(t, lang, buyerSide.contractFen) },
-        large: { contracts: large.count, ...figure(t, lang, large.contractFen) },
+        contract: headlineFigure(t, lang, totals.contractFen),
+        technical: headlineFigure(t, lang, totals.technicalFen),
+        buyerSide: { contracts: buyerSide.count, ...headlineFigure(t, lang, buyerSide.contractFen) },
+        large: { contracts: large.count, ...headlineFigure(t, lang, large.contractFen) },
         change: changePct(totals.contractFen, data.prev.totals.contractFen),
       },
       updatedAt: data.updatedAt ? cstDateTime(data.updatedAt) : null,
-      charts: { month: series(byName('month')), type: series(byName('type')), field: series(byName('field')) },
+      charts: { month: chartSeries(byName('month')), type: chartSeries(byName('type')), field: chartSeries(byName('field')) },
     });
   });
 

@@ -58,7 +58,17 @@ const row = (key: string, label: string, a: Amounts | undefined, prev: Amounts |
   };
 };
 
-export function buildTables(t: YearTally, prev: YearTally, lang: string, labels: { total: string; sellerSide: string; buyerSide: string; large: string; none: string; unknown: string; month: (m: string) => string }): StatTable[] {
+export interface TableLabels {
+  total: string;
+  sellerSide: string;
+  buyerSide: string;
+  large: string;
+  none: string;
+  unknown: string;
+  month: (m: string) => string;
+}
+
+export function buildTables(t: YearTally, prev: YearTally, lang: string, labels: TableLabels): StatTable[] {
   const pick = (l: CodeLabel) => (lang === 'en' ? l.en : l.zh);
   const summary: StatTable = {
     name: 'summary',
